@@ -3,4 +3,5 @@
 //! The library holds everything; the binaries (`poller`, `peerwatch`, `route-server-sim`)
 //! are thin wrappers around it.
 
+pub mod emulators;
 pub mod sim;

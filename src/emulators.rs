@@ -1,0 +1,189 @@
+//! Starts the local emulators (moto for DynamoDB/SNS/SQS, `route-server-sim` for EC2) on
+//! free loopback ports, for the tests, the demo and the benchmarks. Nothing here is used by
+//! the Lambda.
+//!
+//! Each emulator is a child process that prints `listening on http://ADDR` first. Children
+//! die with this process whatever way it ends: they are killed on drop, and the kernel
+//! kills them (`PR_SET_PDEATHSIG`) if this process dies without running destructors.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot start {what} ({program}): {source}")]
+    Spawn {
+        what: &'static str,
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what} did not say where it listens within {timeout:?}; its log is {log}")]
+    NoAddress {
+        what: &'static str,
+        timeout: Duration,
+        log: PathBuf,
+    },
+    #[error("cannot create the emulator log directory {dir}: {source}")]
+    LogDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A running emulator process; killed when dropped.
+#[derive(Debug)]
+pub struct Emulator {
+    endpoint: String,
+    child: Child,
+}
+
+impl Emulator {
+    /// The base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Starts `route-server-sim` from `binary` on a free port with extra arguments.
+    pub fn simulator(binary: &Path, args: &[&str]) -> Result<Emulator, EmulatorError> {
+        let mut cmd = Command::new(binary);
+        cmd.args(["--listen", "127.0.0.1:0"]).args(args);
+        start("route-server-sim", cmd, Duration::from_secs(10))
+    }
+
+    /// Starts moto in server mode with the project venv's Python.
+    pub fn moto(python: &Path) -> Result<Emulator, EmulatorError> {
+        let mut cmd = Command::new(python);
+        cmd.arg(project_root().join("scripts/moto_server.py"))
+            .arg("--until-stdin-closes");
+        // Importing moto takes a few seconds on a cold machine.
+        start("moto", cmd, Duration::from_secs(90))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository this crate was built from (scripts, venv and binaries live under it).
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python with moto installed: `PEERWATCH_PYTHON`, else the project venv's.
+pub fn project_python() -> PathBuf {
+    std::env::var_os("PEERWATCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv/bin/python"))
+}
+
+/// A name no other test in this run, or any concurrent run, will use.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{prefix}-{}-{n}-{:04x}",
+        std::process::id(),
+        fastrand::u16(..)
+    )
+}
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Children are spawned from one thread that lives as long as the process, because
+/// `PR_SET_PDEATHSIG` fires when the spawning *thread* exits, and test threads are short-lived.
+fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
+    static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("emulator-keeper".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+                // Every sender is gone only at process exit; park so children are not orphaned early.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawning a thread at start-up");
+        Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = mpsc::channel();
+    keeper
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("emulator keeper thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("emulator keeper thread is gone"))?
+}
+
+fn start(
+    what: &'static str,
+    mut cmd: Command,
+    timeout: Duration,
+) -> Result<Emulator, EmulatorError> {
+    let dir = project_root().join("target/emulator-logs");
+    std::fs::create_dir_all(&dir).map_err(|source| EmulatorError::LogDir {
+        dir: dir.clone(),
+        source,
+    })?;
+    let log = dir.join(format!("{}.log", unique_name(what)));
+    let log_file = std::fs::File::create(&log).map_err(|source| EmulatorError::LogDir {
+        dir: dir.clone(),
+        source,
+    })?;
+    let program = PathBuf::from(cmd.get_program());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log_file);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = spawn_from_keeper(cmd).map_err(|source| EmulatorError::Spawn {
+        what,
+        program,
+        source,
+    })?;
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().and_then(Result::ok);
+        let _ = tx.send(first);
+        // Keep draining so a chatty child never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let first = rx.recv_timeout(timeout).ok().flatten();
+    match first
+        .as_deref()
+        .and_then(|l| l.strip_prefix("listening on "))
+    {
+        Some(url) => Ok(Emulator {
+            endpoint: url.trim().to_string(),
+            child,
+        }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(EmulatorError::NoAddress { what, timeout, log })
+        }
+    }
+}

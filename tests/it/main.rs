@@ -1,0 +1,5 @@
+//! The integration suite: one binary, real emulators over HTTP (moto and route-server-sim),
+//! started once per binary (moto) or once per test (the simulator).
+
+mod helpers;
+mod simulator;
