@@ -3,5 +3,7 @@
 //! The library holds everything; the binaries (`poller`, `peerwatch`, `route-server-sim`)
 //! are thin wrappers around it.
 
+pub mod detect;
 pub mod emulators;
+pub mod model;
 pub mod sim;
