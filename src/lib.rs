@@ -1,9 +1,17 @@
 //! peerwatch: keeps watch over AWS VPC Route Server BGP peers.
 //!
 //! The library holds everything; the binaries (`poller`, `peerwatch`, `route-server-sim`)
-//! are thin wrappers around it.
+//! are thin wrappers around it. `detect` is the pure core; `listing`, `store` and `notify`
+//! are its AWS edges; `cycle` ties them into one poll cycle.
 
+pub mod config;
+pub mod cycle;
 pub mod detect;
 pub mod emulators;
+pub mod handler;
+pub mod listing;
 pub mod model;
+pub mod notify;
+pub mod recorder;
 pub mod sim;
+pub mod store;

@@ -5,7 +5,14 @@ use std::sync::OnceLock;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
-use peerwatch::emulators::{Emulator, project_python};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use peerwatch::config::Config;
+use peerwatch::cycle::{Poller, RunOptions, Summary};
+use peerwatch::emulators::{Emulator, project_python, unique_name};
+use peerwatch::model::Severity;
+use peerwatch::recorder::Recorder;
 use serde_json::{Value, json};
 
 /// The simulator binary cargo built for this test run.
@@ -115,4 +122,172 @@ pub fn ec2_client(endpoint: &str) -> aws_sdk_ec2::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_ec2::Client::from_conf(conf)
+}
+
+/// A client config for one service pointed at `endpoint`, recording its operations.
+macro_rules! client {
+    ($sdk:ident, $endpoint:expr, $recorder:expr) => {{
+        let conf = $sdk::config::Builder::from(&sdk_config())
+            .endpoint_url($endpoint)
+            .interceptor($recorder.clone())
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
+/// Everything one poller test needs: its own simulator, its own tables, topic and queue in
+/// the shared moto, and a poller wired to them whose AWS calls are recorded.
+pub struct Stack {
+    pub sim: Sim,
+    pub poller: Poller,
+    pub recorder: Recorder,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub config: Config,
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        Self::with(|_| {}).await
+    }
+
+    /// Like `new`, with a chance to change the configuration first.
+    pub async fn with(adjust: impl FnOnce(&mut Config)) -> Stack {
+        let sim = simulator(0);
+        let moto = moto().endpoint().to_string();
+        let recorder = Recorder::default();
+        let sns = client!(aws_sdk_sns, &moto, recorder);
+        let sqs = client!(aws_sdk_sqs, &moto, Recorder::default());
+        let topic_arn = sns
+            .create_topic()
+            .name(unique_name("alerts"))
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .expect("topic arn");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("deliveries"))
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("queue url");
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("queue arn");
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("subscribe queue");
+        let mut config = Config {
+            peer_state_table: unique_name("PeerState"),
+            peer_transitions_table: unique_name("PeerTransitions"),
+            alert_topic_arn: Some(topic_arn),
+            route_server_ids: None,
+            history_retention_days: 90,
+            notify_min_severity: Severity::Warning,
+        };
+        adjust(&mut config);
+        let poller = Self::poller_with(&sim, &moto, &moto, &recorder, config.clone());
+        poller.store.create_tables().await.expect("create tables");
+        recorder.take();
+        Stack {
+            sim,
+            poller,
+            recorder,
+            sqs,
+            queue_url,
+            config,
+        }
+    }
+
+    /// A poller on the same tables; `sns_endpoint` may differ (e.g. to make SNS unreachable).
+    pub fn poller_with(
+        sim: &Sim,
+        moto: &str,
+        sns_endpoint: &str,
+        recorder: &Recorder,
+        config: Config,
+    ) -> Poller {
+        Poller::from_clients(
+            client!(aws_sdk_ec2, sim.endpoint(), recorder),
+            client!(aws_sdk_dynamodb, moto, recorder),
+            client!(aws_sdk_sns, sns_endpoint, recorder),
+            config,
+        )
+    }
+
+    pub async fn cycle(&self) -> Summary {
+        self.poller
+            .run(RunOptions::default())
+            .await
+            .expect("poll cycle")
+    }
+
+    /// Every message delivered to the queue so far, as SNS's envelope JSON, oldest first.
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let msgs = got.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                break;
+            }
+            for m in msgs {
+                out.push(serde_json::from_str(m.body().expect("body")).expect("envelope JSON"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().expect("handle"))
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        out
+    }
+
+    /// The whole history of the test's table, every item as DynamoDB returned it, oldest first.
+    pub async fn history(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let ddb = self.poller.store.client();
+        let items = ddb
+            .scan()
+            .table_name(&self.config.peer_transitions_table)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("scan history");
+        let mut items = items;
+        items.sort_by_key(|i| (s(i, "ObservedAt"), s(i, "RouteServerPeerId")));
+        items
+    }
+}
+
+/// A string attribute of an item, or "" when absent.
+pub fn s(item: &HashMap<String, AttributeValue>, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
 }

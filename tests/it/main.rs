@@ -2,4 +2,5 @@
 //! started once per binary (moto) or once per test (the simulator).
 
 mod helpers;
+mod poller;
 mod simulator;

@@ -1,0 +1,601 @@
+//! The DynamoDB store (SPEC.md's data model): `PeerState`, one item per peer, and
+//! `PeerTransitions`, one item per recorded change, which is also the notification outbox.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
+};
+
+use crate::model::{
+    Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp, Transition,
+};
+use crate::notify::Notification;
+
+pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
+pub const INDEX_BY_DAY: &str = "ByDay";
+pub const INDEX_PENDING: &str = "PendingNotifications";
+const PENDING: &str = "pending";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} on table {table} failed")]
+    Dynamo {
+        operation: &'static str,
+        table: String,
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    #[error("item {key} in table {table} is malformed: {why}")]
+    Malformed {
+        table: String,
+        key: String,
+        why: String,
+    },
+}
+
+fn dynamo<E>(operation: &'static str, table: &str) -> impl FnOnce(E) -> StoreError
+where
+    aws_sdk_dynamodb::Error: From<E>,
+{
+    let table = table.to_string();
+    move |e| StoreError::Dynamo {
+        operation,
+        table,
+        source: Box::new(aws_sdk_dynamodb::Error::from(e)),
+    }
+}
+
+/// What became of one transition's write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Another run recorded this change first (the `Version` condition failed): do nothing.
+    LostRace,
+}
+
+/// A transition still waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct PendingNotification {
+    pub peer_id: String,
+    pub observed_at: String,
+    pub claimed_until_ms: i64,
+    pub notification: Notification,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: aws_sdk_dynamodb::Client,
+    state_table: String,
+    transitions_table: String,
+    retention_days: u32,
+}
+
+impl Store {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        state_table: impl Into<String>,
+        transitions_table: impl Into<String>,
+        retention_days: u32,
+    ) -> Self {
+        Store {
+            client,
+            state_table: state_table.into(),
+            transitions_table: transitions_table.into(),
+            retention_days,
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn state_table(&self) -> &str {
+        &self.state_table
+    }
+
+    pub fn transitions_table(&self) -> &str {
+        &self.transitions_table
+    }
+
+    /// The last known state of every peer: one paginated, strongly consistent `Scan`.
+    pub async fn load_states(&self) -> Result<HashMap<String, PeerRecord>, StoreError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.state_table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut states = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(dynamo("Scan", &self.state_table))?;
+            for item in page.items() {
+                let record = record_from_item(item).map_err(|why| StoreError::Malformed {
+                    table: self.state_table.clone(),
+                    key: s(item, "RouteServerPeerId").unwrap_or_default(),
+                    why,
+                })?;
+                states.insert(record.peer.route_server_peer_id.clone(), record);
+            }
+        }
+        Ok(states)
+    }
+
+    /// Writes the new `PeerState` and the transition together, conditioned on `Version`.
+    /// `outbox` is the rendered message when the transition is to be notified, and
+    /// `claimed_until_ms` how long this run holds it before another run may retry it.
+    pub async fn write_transition(
+        &self,
+        tr: &Transition,
+        outbox: Option<(&Notification, i64)>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let state_put = {
+            let put = Put::builder()
+                .table_name(&self.state_table)
+                .set_item(Some(record_to_item(&tr.record)));
+            let put = match tr.expected_version {
+                None => put.condition_expression("attribute_not_exists(RouteServerPeerId)"),
+                Some(v) => put
+                    .condition_expression("Version = :expected")
+                    .expression_attribute_values(":expected", n(v)),
+            };
+            put.build().expect("table, item and condition are set")
+        };
+        let transition_put = Put::builder()
+            .table_name(&self.transitions_table)
+            .set_item(Some(self.transition_item(tr, outbox)))
+            .condition_expression("attribute_not_exists(ObservedAt)")
+            .build()
+            .expect("table, item and condition are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(state_put).build())
+            .transact_items(TransactWriteItem::builder().put(transition_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(err) => {
+                let lost = err.as_service_error().is_some_and(|e| match e {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().any(is_race)
+                    }
+                    _ => false,
+                });
+                if lost {
+                    Ok(WriteOutcome::LostRace)
+                } else {
+                    Err(dynamo("TransactWriteItems", &self.state_table)(err))
+                }
+            }
+        }
+    }
+
+    fn transition_item(
+        &self,
+        tr: &Transition,
+        outbox: Option<(&Notification, i64)>,
+    ) -> HashMap<String, AttributeValue> {
+        let peer = &tr.record.peer;
+        let mut item = Item::default();
+        item.s("RouteServerPeerId", &peer.route_server_peer_id)
+            .s("ObservedAt", tr.observed_at.to_string())
+            .opt_s("RouteServerId", Some(peer.route_server_id.as_str()))
+            .s("Kind", tr.kind.as_str());
+        for c in &tr.changes {
+            let name = match c.field {
+                Field::State => "State",
+                Field::BgpStatus => "BgpStatus",
+                Field::BfdStatus => "BfdStatus",
+            };
+            item.opt_s(&format!("{name}From"), c.from.as_deref())
+                .opt_s(&format!("{name}To"), c.to.as_deref());
+        }
+        item.opt_s("FailureReason", peer.failure_reason.as_deref())
+            .opt_s(
+                "PreviousObservedAt",
+                tr.previous_observed_at.map(|t| t.to_string()).as_deref(),
+            );
+        if let Some(d) = tr.previous_duration_seconds {
+            item.n("PreviousDurationSeconds", d);
+        }
+        item.s("Severity", tr.severity.as_str())
+            .s("Event", tr.event.as_str())
+            .opt_s("HealthFrom", tr.health_from.map(|h| h.as_str()))
+            .s("HealthTo", tr.health_to.as_str())
+            .s("NotificationState", tr.notification.as_str())
+            .n("Version", tr.version())
+            .s("Day", tr.observed_at.day());
+        if self.retention_days > 0 {
+            let expires = tr.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
+            item.n("ExpiresAt", expires);
+        }
+        if let Some((notification, claimed_until)) = outbox {
+            item.s("Pending", PENDING)
+                .n("ClaimedUntil", claimed_until)
+                .s("Subject", &notification.subject)
+                .s("Message", &notification.message);
+            let attrs = notification
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+                .collect();
+            item.0
+                .insert("MessageAttributes".into(), AttributeValue::M(attrs));
+        }
+        item.0
+    }
+
+    /// Transitions still `pending`, oldest first, from the sparse `PendingNotifications` index.
+    pub async fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.transitions_table)
+            .index_name(INDEX_PENDING)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(dynamo("Query", &self.transitions_table))?;
+            for item in page.items() {
+                let malformed = |why: &str| StoreError::Malformed {
+                    table: self.transitions_table.clone(),
+                    key: format!(
+                        "{}/{}",
+                        s(item, "RouteServerPeerId").unwrap_or_default(),
+                        s(item, "ObservedAt").unwrap_or_default()
+                    ),
+                    why: why.to_string(),
+                };
+                let attributes = match item.get("MessageAttributes") {
+                    Some(AttributeValue::M(m)) => m
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                out.push(PendingNotification {
+                    peer_id: s(item, "RouteServerPeerId")
+                        .ok_or_else(|| malformed("no RouteServerPeerId"))?,
+                    observed_at: s(item, "ObservedAt").ok_or_else(|| malformed("no ObservedAt"))?,
+                    claimed_until_ms: num(item, "ClaimedUntil").unwrap_or(0),
+                    notification: Notification {
+                        subject: s(item, "Subject").ok_or_else(|| malformed("no Subject"))?,
+                        message: s(item, "Message").ok_or_else(|| malformed("no Message"))?,
+                        attributes,
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes a pending notification for this run until `until_ms`; false if another run has it.
+    pub async fn claim(&self, p: &PendingNotification, until_ms: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(p.peer_id.clone()))
+            .key("ObservedAt", AttributeValue::S(p.observed_at.clone()))
+            .update_expression("SET ClaimedUntil = :until")
+            .condition_expression(
+                "#p = :p AND (attribute_not_exists(ClaimedUntil) OR ClaimedUntil = :seen)",
+            )
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":seen", n(p.claimed_until_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.transitions_table)(e)),
+        }
+    }
+
+    /// Marks a notification delivered and drops its outbox payload.
+    pub async fn mark_sent(
+        &self,
+        peer_id: &str,
+        observed_at: &str,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
+            .key("ObservedAt", AttributeValue::S(observed_at.into()))
+            .update_expression(
+                "SET NotificationState = :sent, NotificationMessageId = :id REMOVE #p, ClaimedUntil, Subject, Message, MessageAttributes",
+            )
+            .condition_expression("attribute_exists(ObservedAt)")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":sent", AttributeValue::S(NotificationState::Sent.as_str().into()))
+            .expression_attribute_values(":id", AttributeValue::S(message_id.into()))
+            .send()
+            .await
+            .map_err(dynamo("UpdateItem", &self.transitions_table))?;
+        Ok(())
+    }
+
+    /// Gives a notification back after a failed publish, so the next run retries it at once.
+    pub async fn release(&self, peer_id: &str, observed_at: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
+            .key("ObservedAt", AttributeValue::S(observed_at.into()))
+            .update_expression("SET ClaimedUntil = :zero")
+            .condition_expression("#p = :p")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.transitions_table)(e)),
+        }
+    }
+
+    /// Creates both tables as `infra/template.yaml` defines them (for local emulators and tests).
+    pub async fn create_tables(&self) -> Result<(), StoreError> {
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("name and type are set")
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let gsi = |name: &str, hash: &str, range: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash))
+                .key_schema(key(range, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("name, keys and projection are set")
+        };
+        self.client
+            .create_table()
+            .table_name(&self.state_table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("RouteServerPeerId", KeyType::Hash))
+            .attribute_definitions(attr("RouteServerPeerId"))
+            .send()
+            .await
+            .map_err(dynamo("CreateTable", &self.state_table))?;
+        self.client
+            .create_table()
+            .table_name(&self.transitions_table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("RouteServerPeerId", KeyType::Hash))
+            .key_schema(key("ObservedAt", KeyType::Range))
+            .set_attribute_definitions(Some(
+                [
+                    "RouteServerPeerId",
+                    "ObservedAt",
+                    "RouteServerId",
+                    "Day",
+                    "Pending",
+                ]
+                .map(attr)
+                .to_vec(),
+            ))
+            .global_secondary_indexes(gsi(INDEX_BY_ROUTE_SERVER, "RouteServerId", "ObservedAt"))
+            .global_secondary_indexes(gsi(INDEX_BY_DAY, "Day", "ObservedAt"))
+            .global_secondary_indexes(gsi(INDEX_PENDING, "Pending", "ObservedAt"))
+            .send()
+            .await
+            .map_err(dynamo("CreateTable", &self.transitions_table))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.transitions_table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("ExpiresAt")
+                    .enabled(true)
+                    .build()
+                    .expect("name and flag are set"),
+            )
+            .send()
+            .await
+            .map_err(dynamo("UpdateTimeToLive", &self.transitions_table))?;
+        Ok(())
+    }
+}
+
+fn is_race(reason: &CancellationReason) -> bool {
+    matches!(
+        reason.code(),
+        Some("ConditionalCheckFailed" | "TransactionConflict")
+    )
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn num(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// An item under construction; empty strings are left out, as DynamoDB keys refuse them.
+#[derive(Default)]
+struct Item(HashMap<String, AttributeValue>);
+
+impl Item {
+    fn s(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.0.insert(key.into(), AttributeValue::S(value.into()));
+        self
+    }
+    fn opt_s(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            self.s(key, v);
+        }
+        self
+    }
+    fn n(&mut self, key: &str, value: impl ToString) -> &mut Self {
+        self.0.insert(key.into(), n(value));
+        self
+    }
+}
+
+pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
+    let p = &r.peer;
+    let mut item = Item::default();
+    item.s("RouteServerPeerId", &p.route_server_peer_id)
+        .opt_s("RouteServerId", Some(&p.route_server_id))
+        .opt_s("RouteServerEndpointId", Some(&p.route_server_endpoint_id))
+        .opt_s("VpcId", Some(&p.vpc_id))
+        .opt_s("SubnetId", Some(&p.subnet_id))
+        .opt_s("PeerAddress", Some(&p.peer_address))
+        .opt_s("PeerLivenessDetection", Some(&p.peer_liveness_detection))
+        .opt_s("EndpointEniId", Some(&p.endpoint_eni_id))
+        .opt_s("EndpointEniAddress", Some(&p.endpoint_eni_address))
+        .s("State", &p.state)
+        .opt_s("FailureReason", p.failure_reason.as_deref())
+        .opt_s("BgpStatus", p.bgp_status.as_deref())
+        .opt_s("BfdStatus", p.bfd_status.as_deref())
+        .s("FirstSeenAt", r.first_seen_at.to_string())
+        .s("LastChangedAt", r.last_changed_at.to_string())
+        .n("Version", r.version)
+        .s("Health", r.health.as_str())
+        .opt_s("OpenAlert", r.open_alert.map(|s| s.as_str()));
+    if let Some(asn) = p.peer_asn {
+        item.n("PeerAsn", asn);
+    }
+    item.0
+        .insert("Present".into(), AttributeValue::Bool(r.present));
+    let tags = p
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+        .collect();
+    item.0.insert("Tags".into(), AttributeValue::M(tags));
+    item.0
+}
+
+pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRecord, String> {
+    let get = |k: &str| s(item, k).unwrap_or_default();
+    let time = |k: &str| -> Result<Timestamp, String> {
+        get(k)
+            .parse()
+            .map_err(|e| format!("{k} is not a timestamp: {e}"))
+    };
+    let tags = match item.get("Tags") {
+        Some(AttributeValue::M(m)) => m
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+            .collect(),
+        _ => Default::default(),
+    };
+    let peer = PeerSnapshot {
+        route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
+        route_server_id: get("RouteServerId"),
+        route_server_endpoint_id: get("RouteServerEndpointId"),
+        vpc_id: get("VpcId"),
+        subnet_id: get("SubnetId"),
+        peer_address: get("PeerAddress"),
+        peer_asn: num(item, "PeerAsn"),
+        peer_liveness_detection: get("PeerLivenessDetection"),
+        endpoint_eni_id: get("EndpointEniId"),
+        endpoint_eni_address: get("EndpointEniAddress"),
+        state: get("State"),
+        failure_reason: s(item, "FailureReason"),
+        bgp_status: s(item, "BgpStatus"),
+        bfd_status: s(item, "BfdStatus"),
+        tags,
+    };
+    let health = match s(item, "Health").as_deref().and_then(Health::parse) {
+        Some(h) => h,
+        None => crate::detect::health(&peer),
+    };
+    Ok(PeerRecord {
+        first_seen_at: time("FirstSeenAt")?,
+        last_changed_at: time("LastChangedAt")?,
+        present: item
+            .get("Present")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+        version: num(item, "Version")
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or("no Version")?,
+        health,
+        open_alert: s(item, "OpenAlert").as_deref().and_then(Severity::parse),
+        peer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_survives_a_round_trip() {
+        let record = PeerRecord {
+            peer: PeerSnapshot {
+                route_server_peer_id: "rsp-0123456789abcdef0".into(),
+                route_server_id: "rs-1".into(),
+                state: "failed".into(),
+                failure_reason: Some("hold timer".into()),
+                bgp_status: Some("down".into()),
+                bfd_status: None,
+                peer_asn: Some(65001),
+                tags: [("Name".to_string(), "fw".to_string())].into(),
+                ..Default::default()
+            },
+            first_seen_at: "2026-11-25T19:05:00.123Z".parse().unwrap(),
+            last_changed_at: "2026-11-25T19:06:00.456Z".parse().unwrap(),
+            present: false,
+            version: 7,
+            health: Health::Down,
+            open_alert: Some(Severity::Critical),
+        };
+        let item = record_to_item(&record);
+        assert!(!item.contains_key("BfdStatus"), "absent stays absent");
+        assert!(!item.contains_key("VpcId"), "empty strings are not written");
+        assert_eq!(record_from_item(&item).unwrap(), record);
+    }
+}
