@@ -1,6 +1,9 @@
 //! The integration suite: one binary, real emulators over HTTP (moto and route-server-sim),
 //! started once per binary (moto) or once per test (the simulator).
 
+mod cli;
+mod handler;
 mod helpers;
+mod lambda;
 mod poller;
 mod simulator;

@@ -107,6 +107,9 @@ class Sim:
     def peers(self):
         return self.ok("GET", "/_sim/peers")
 
+    def get(self, path):
+        return http("GET", self.url + path)
+
     def query(self, body, method="POST", headers=None):
         """A raw EC2 Query request to `/`: `body` is bytes, or a dict to form-encode."""
         if isinstance(body, dict):
@@ -191,6 +194,11 @@ def clean_sim(sim):
 def make_ec2(sim):
     """Builds boto3 EC2 clients aimed at the simulator; keyword arguments go into botocore's Config."""
 
+    # Three attempts in all, as AWS_MAX_ATTEMPTS=3 or `max_attempts = 3` in ~/.aws/config mean it.
+    # (In botocore's Config the retries dict's own `max_attempts` counts retries only, so
+    # {"max_attempts": 3} would be four attempts; `total_max_attempts` is the unambiguous key.)
+    three_attempts = {"mode": "standard", "total_max_attempts": 3}
+
     def make(retries=None, **config):
         session = boto3.session.Session(
             aws_access_key_id="AKIDSIMULATOR0000000",
@@ -202,7 +210,7 @@ def make_ec2(sim):
         return session.client(
             "ec2",
             endpoint_url=sim.url,
-            config=Config(retries=retries or {"mode": "standard", "max_attempts": 3}, **config),
+            config=Config(retries=retries or three_attempts, **config),
         )
 
     return make

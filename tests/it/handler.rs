@@ -1,0 +1,63 @@
+//! The Lambda handler called as the runtime calls it, with `LambdaEvent::new`.
+
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use peerwatch::handler::{HandlerError, handle};
+use serde_json::{Value, json};
+
+use crate::helpers::Stack;
+
+async fn invoke(stack: &Stack, payload: Value) -> Result<peerwatch::cycle::Summary, HandlerError> {
+    handle(&stack.poller, LambdaEvent::new(payload, Context::default())).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_events_and_options_run_a_cycle() {
+    let stack = Stack::new().await;
+    stack.sim.fleet(1, 2);
+    let scheduler = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.scheduler", "resources": [], "detail": {}});
+    let dry = invoke(&stack, json!({"dryRun": true})).await.unwrap();
+    assert_eq!(
+        (
+            dry.dry_run,
+            dry.transitions_detected,
+            dry.transitions_recorded
+        ),
+        (true, 2, 0)
+    );
+    let summary = invoke(&stack, scheduler).await.unwrap();
+    assert_eq!((summary.peers_seen, summary.transitions_recorded), (2, 2));
+    let summary = invoke(&stack, json!({})).await.unwrap();
+    assert_eq!(summary.transitions_recorded, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_payloads_are_rejected_before_any_aws_call() {
+    let stack = Stack::new().await;
+    stack.sim.fleet(1, 2);
+    for payload in [
+        json!([]),
+        json!("run"),
+        json!(42),
+        json!(null),
+        json!({"dryRun": "yes"}),
+        json!({"routeServerIds": []}),
+    ] {
+        let err = invoke(&stack, payload.clone()).await.unwrap_err();
+        assert!(
+            matches!(err, HandlerError::InvalidPayload(_)),
+            "{payload}: {err:?}"
+        );
+        let diag = Diagnostic::from(err);
+        assert_eq!(diag.error_type, "InvalidPayload");
+        assert!(
+            diag.error_message.starts_with("invalid payload: "),
+            "{}",
+            diag.error_message
+        );
+    }
+    assert!(
+        stack.recorder.calls().is_empty(),
+        "no AWS call: {:?}",
+        stack.recorder.operations()
+    );
+}
