@@ -64,6 +64,78 @@ impl Emulator {
         // Importing moto takes a few seconds on a cold machine.
         start("moto", cmd, Duration::from_secs(90))
     }
+
+    /// Starts any command the way the emulators are started (it dies with this process), for
+    /// programs that do not announce an address: a Lambda runtime emulator on a port the caller
+    /// chose, or the Lambda function itself. Stdout and stderr go to log files.
+    pub fn spawn_command(
+        what: &'static str,
+        mut cmd: Command,
+    ) -> Result<Supervised, EmulatorError> {
+        let stdout_log = log_path(what, "stdout")?;
+        let stderr_log = log_path(what, "stderr")?;
+        let open = |path: &Path| {
+            std::fs::File::create(path).map_err(|source| EmulatorError::LogDir {
+                dir: path.to_path_buf(),
+                source,
+            })
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(open(&stdout_log)?)
+            .stderr(open(&stderr_log)?);
+        die_with_parent(&mut cmd);
+        let program = PathBuf::from(cmd.get_program());
+        let child = spawn_from_keeper(cmd).map_err(|source| EmulatorError::Spawn {
+            what,
+            program,
+            source,
+        })?;
+        Ok(Supervised {
+            child,
+            stdout_log,
+            stderr_log,
+        })
+    }
+}
+
+/// A process from [`Emulator::spawn_command`]; killed when dropped.
+#[derive(Debug)]
+pub struct Supervised {
+    child: Child,
+    stdout_log: PathBuf,
+    stderr_log: PathBuf,
+}
+
+impl Supervised {
+    /// Its exit status if it has ended.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    pub fn stdout_log(&self) -> &Path {
+        &self.stdout_log
+    }
+
+    pub fn stderr_log(&self) -> &Path {
+        &self.stderr_log
+    }
+
+    /// What it wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_log).unwrap_or_default()
+    }
+
+    /// What it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Emulator {
@@ -129,25 +201,18 @@ fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
         .map_err(|_| std::io::Error::other("emulator keeper thread is gone"))?
 }
 
-fn start(
-    what: &'static str,
-    mut cmd: Command,
-    timeout: Duration,
-) -> Result<Emulator, EmulatorError> {
+/// A fresh log file name under `target/emulator-logs`, the directory created if need be.
+fn log_path(what: &str, extension: &str) -> Result<PathBuf, EmulatorError> {
     let dir = project_root().join("target/emulator-logs");
     std::fs::create_dir_all(&dir).map_err(|source| EmulatorError::LogDir {
         dir: dir.clone(),
         source,
     })?;
-    let log = dir.join(format!("{}.log", unique_name(what)));
-    let log_file = std::fs::File::create(&log).map_err(|source| EmulatorError::LogDir {
-        dir: dir.clone(),
-        source,
-    })?;
-    let program = PathBuf::from(cmd.get_program());
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log_file);
+    Ok(dir.join(format!("{}.{extension}", unique_name(what))))
+}
+
+/// The kernel kills the child if the thread that spawned it ends (see `spawn_from_keeper`).
+fn die_with_parent(cmd: &mut Command) {
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
     unsafe {
         cmd.pre_exec(|| {
@@ -157,6 +222,23 @@ fn start(
             Ok(())
         });
     }
+}
+
+fn start(
+    what: &'static str,
+    mut cmd: Command,
+    timeout: Duration,
+) -> Result<Emulator, EmulatorError> {
+    let log = log_path(what, "log")?;
+    let log_file = std::fs::File::create(&log).map_err(|source| EmulatorError::LogDir {
+        dir: log.clone(),
+        source,
+    })?;
+    let program = PathBuf::from(cmd.get_program());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log_file);
+    die_with_parent(&mut cmd);
     let mut child = spawn_from_keeper(cmd).map_err(|source| EmulatorError::Spawn {
         what,
         program,

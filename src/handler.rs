@@ -87,21 +87,20 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// The Lambda's deadline (epoch milliseconds) as an `Instant`.
-fn deadline_instant(deadline_ms: u64) -> Instant {
+/// The Lambda's deadline (epoch milliseconds) as an `Instant`, if it is still ahead.
+fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    (deadline_ms > now_ms).then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms))
 }
 
 pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summary, HandlerError> {
     let mut opts = options_from_payload(&event.payload)?;
-    // A context without a deadline (a local test) has 0: no deadline then.
-    if event.context.deadline > 0 {
-        opts.deadline = Some(deadline_instant(event.context.deadline));
-    }
+    // Real Lambda always gives a future deadline; a local emulator may send 0 or a fixed
+    // small number (cargo-lambda sends 600000), which would defer every write: no deadline then.
+    opts.deadline = deadline_instant(event.context.deadline);
     match poller.run(opts).await {
         Ok(summary) => Ok(summary),
         Err(e) => {

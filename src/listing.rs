@@ -11,7 +11,7 @@ pub const PAGE_SIZE: i32 = 1000;
 
 #[derive(Debug, thiserror::Error)]
 #[error("DescribeRouteServerPeers failed")]
-pub struct ListError(#[source] pub SdkError<DescribeRouteServerPeersError>);
+pub struct ListError(#[source] pub Box<SdkError<DescribeRouteServerPeersError>>);
 
 /// Every peer, optionally only those of `route_server_ids` (filtered by EC2, not here).
 pub async fn list_peers(
@@ -34,7 +34,7 @@ pub async fn list_peers(
         .send();
     let mut peers = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ListError)?;
+        let page = page.map_err(|e| ListError(Box::new(e)))?;
         peers.extend(page.route_server_peers().iter().filter_map(snapshot));
     }
     Ok(peers)

@@ -19,6 +19,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
+#[allow(clippy::result_large_err)] // the error is the response itself, returned at once
 /// Parses a JSON body strictly: bad JSON, wrong types and unknown fields are a 400 that says which.
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -764,7 +764,7 @@ impl World {
                     endpoint_id: ep_id.clone(),
                     peer_address: address,
                     peer_asn: 65001 + i64::from(p % 1000),
-                    liveness: if peer_index % 2 == 0 {
+                    liveness: if peer_index.is_multiple_of(2) {
                         "bfd"
                     } else {
                         "bgp-keepalive"

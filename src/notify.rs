@@ -1,0 +1,724 @@
+//! Notifications: one SNS `Publish` per notified transition (SPEC.md, "Notifications").
+//!
+//! [`render`] is pure: it turns a [`Transition`] into the subject, the
+//! `MessageStructure=json` document and the message attributes. [`publish`] is the only
+//! part that speaks to AWS.
+//!
+//! The message document has one string per SNS protocol:
+//!
+//! | key | body |
+//! |---|---|
+//! | `default`, `email` | plain text for people |
+//! | `https` | an Amazon Q Developer in chat applications custom notification (JSON text) |
+//! | `sqs`, `lambda`, `email-json` | the event JSON, version 1 (see [`event_json`]) |
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use aws_sdk_sns::operation::publish::PublishError as SnsPublishError;
+use aws_sdk_sns::types::MessageAttributeValue;
+use serde::Serialize;
+
+use crate::model::{
+    Event, FieldChange, Health, PeerRecord, Severity, Timestamp, Transition, TransitionKind,
+};
+
+/// The longest subject [`render`] produces. SPEC.md allows 100; the SNS API reference says
+/// "less than 100 characters", so one less satisfies both readings.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+
+/// `schemaVersion` of the event JSON.
+pub const EVENT_SCHEMA_VERSION: &str = "1";
+
+/// Everything one `Publish` call needs, rendered from one transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// ASCII printable, no line breaks, at most [`MAX_SUBJECT_CHARS`] characters.
+    pub subject: String,
+    /// The `MessageStructure=json` document: a JSON object of strings keyed by protocol.
+    pub message: String,
+    /// Message attributes (SNS `DataType` `String`), in a fixed order; an attribute whose
+    /// value would be empty is left out, because SNS rejects empty values.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Renders the notification of one transition.
+pub fn render(tr: &Transition) -> Notification {
+    let text = plain_text(tr);
+    let event = event_json(tr);
+    let message = Envelope {
+        default: &text,
+        email: &text,
+        https: &chat_json(tr),
+        sqs: &event,
+        lambda: &event,
+        email_json: &event,
+    };
+    Notification {
+        subject: subject(tr),
+        message: to_json(&message),
+        attributes: attributes(tr),
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    default: &'a str,
+    email: &'a str,
+    https: &'a str,
+    sqs: &'a str,
+    lambda: &'a str,
+    #[serde(rename = "email-json")]
+    email_json: &'a str,
+}
+
+/// Serialises plain data: string keys and infallible `Serialize` impls only.
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("notification documents are plain data")
+}
+
+// ---------------------------------------------------------------------------------------
+// Subject and attributes
+
+/// `[CRITICAL] rsp-0a1b2c BGP down (fw-a, 10.0.1.5, AS65001)`. The `Name` tag gets only
+/// the room the rest leaves (at most 40 characters, left out below 8), so a long name never
+/// pushes the address and ASN out.
+fn subject(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    let mut head = format!(
+        "[{}] {} {}",
+        severity_label(tr.severity),
+        tr.peer_id(),
+        subject_phrase(tr.event)
+    );
+    if tr.kind == TransitionKind::Discovered && tr.event != Event::PeerDiscovered {
+        head.push_str(" when first seen");
+    }
+    let mut context = Vec::new();
+    if !peer.peer_address.is_empty() {
+        context.push(peer.peer_address.clone());
+    }
+    if let Some(asn) = peer.peer_asn {
+        context.push(format!("AS{asn}"));
+    }
+    let join = |context: &[String]| match context {
+        [] => head.clone(),
+        parts => format!("{head} ({})", parts.join(", ")),
+    };
+    if let Some(name) = peer
+        .tags
+        .get("Name")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+    {
+        let used = sanitise_subject(&join(&context)).chars().count();
+        let separator = if context.is_empty() { 3 } else { 2 };
+        let room = MAX_SUBJECT_CHARS.saturating_sub(used + separator).min(40);
+        if room >= 8 {
+            context.insert(0, truncate_chars(name, room).trim_end().to_string());
+        }
+    }
+    sanitise_subject(&join(&context))
+}
+
+fn severity_label(severity: Severity) -> String {
+    severity.as_str().to_ascii_uppercase()
+}
+
+fn subject_phrase(event: Event) -> &'static str {
+    match event {
+        Event::PeerFailed => "failed",
+        Event::PeerFailing => "failing",
+        Event::PeerRecovered => "recovered",
+        Event::PeerVanished => "vanished from the listing",
+        Event::PeerDiscovered => "discovered",
+        Event::BgpDown => "BGP down",
+        Event::BgpUp => "BGP up",
+        Event::BfdDown => "BFD down",
+        Event::BfdUp => "BFD up",
+        Event::PeerChanged => "changed",
+    }
+}
+
+/// Makes `raw` a valid SNS subject: printable ASCII only (other characters become `?`,
+/// line breaks, tabs and other whitespace a single space), no leading or trailing space,
+/// never empty, and at most [`MAX_SUBJECT_CHARS`] characters (cut ones end in `...`).
+fn sanitise_subject(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_SUBJECT_CHARS));
+    for c in raw.chars() {
+        let c = match c {
+            c if c.is_ascii_graphic() => c,
+            c if c.is_whitespace() || c.is_control() => ' ',
+            _ => '?',
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let out = out.trim_end();
+    let out = if out.is_empty() {
+        "peerwatch notification"
+    } else {
+        out
+    };
+    // Everything is ASCII now, so characters and bytes coincide; count chars regardless.
+    if out.chars().count() <= MAX_SUBJECT_CHARS {
+        return out.to_string();
+    }
+    let mut cut = truncate_chars(out, MAX_SUBJECT_CHARS - 3);
+    cut.truncate(cut.trim_end().len());
+    cut.push_str("...");
+    cut
+}
+
+/// The first `max` characters of `s` (never splits a character).
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => s[..end].to_string(),
+        None => s.to_string(),
+    }
+}
+
+fn attributes(tr: &Transition) -> Vec<(String, String)> {
+    let peer = &tr.record.peer;
+    [
+        ("severity", tr.severity.as_str()),
+        ("event", tr.event.as_str()),
+        ("routeServerPeerId", peer.route_server_peer_id.as_str()),
+        ("routeServerId", peer.route_server_id.as_str()),
+        ("vpcId", peer.vpc_id.as_str()),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Event JSON, version 1
+
+/// The event JSON, version 1, as `sqs`, `lambda` and `email-json` subscribers receive it:
+///
+/// ```json
+/// {"schemaVersion": "1", "event": "bgp.down", "severity": "critical", "kind": "changed",
+///  "routeServerPeerId": "rsp-...", "routeServerId": "rs-...", "vpcId": "vpc-...",
+///  "observedAt": "2026-11-25T19:05:00.123Z",
+///  "changes": [{"field": "BgpStatus", "from": "up", "to": "down"}],
+///  "health": {"from": "healthy", "to": "down"},
+///  "previousObservedAt": "2026-11-25T16:00:00.000Z", "previousDurationSeconds": 11100,
+///  "version": 7,
+///  "peer": {"routeServerPeerId": "rsp-...", "...": "every PeerState attribute"}}
+/// ```
+///
+/// Absent values are always written as JSON `null`, never omitted: every key above is in
+/// every event (`changes` is `[]` for a vanished peer). That includes `from` of each change
+/// of a discovered peer, `health.from` when there was no previous present state,
+/// `previousObservedAt`/`previousDurationSeconds` of a first discovery, and
+/// `peer.failureReason`, `peer.peerAsn`, `peer.bgpStatus`, `peer.bfdStatus` when EC2 did not
+/// report them. `peer` also carries `health` and `openAlert` (the alert awaiting its
+/// recovery, or `null`). Enum-like values are EC2's raw strings, unknown ones included.
+/// `(routeServerPeerId, version)` identifies the transition: delivery is at least once, so
+/// consumers deduplicate on it.
+pub fn event_json(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    to_json(&EventV1 {
+        schema_version: EVENT_SCHEMA_VERSION,
+        event: tr.event,
+        severity: tr.severity,
+        kind: tr.kind,
+        route_server_peer_id: &peer.route_server_peer_id,
+        route_server_id: &peer.route_server_id,
+        vpc_id: &peer.vpc_id,
+        observed_at: tr.observed_at,
+        changes: &tr.changes,
+        health: HealthChange {
+            from: tr.health_from,
+            to: tr.health_to,
+        },
+        previous_observed_at: tr.previous_observed_at,
+        previous_duration_seconds: tr.previous_duration_seconds,
+        version: tr.version(),
+        peer: &tr.record,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventV1<'a> {
+    schema_version: &'static str,
+    event: Event,
+    severity: Severity,
+    kind: TransitionKind,
+    route_server_peer_id: &'a str,
+    route_server_id: &'a str,
+    vpc_id: &'a str,
+    observed_at: Timestamp,
+    changes: &'a [FieldChange],
+    health: HealthChange,
+    previous_observed_at: Option<Timestamp>,
+    previous_duration_seconds: Option<i64>,
+    version: u64,
+    peer: &'a PeerRecord,
+}
+
+#[derive(Serialize)]
+struct HealthChange {
+    from: Option<Health>,
+    to: Health,
+}
+
+// ---------------------------------------------------------------------------------------
+// Amazon Q Developer in chat applications
+
+/// The custom-notification JSON of Amazon Q Developer in chat applications (formerly AWS
+/// Chatbot), "Custom notifications using Amazon Q Developer in chat applications",
+/// <https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>. Only fields
+/// that page defines are used. `metadata.threadId` is the peer id, so an alert and its
+/// recovery land in one thread.
+fn chat_json(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    let related_resources = [
+        peer.route_server_peer_id.as_str(),
+        &peer.route_server_id,
+        &peer.route_server_endpoint_id,
+        &peer.vpc_id,
+        &peer.subnet_id,
+        &peer.endpoint_eni_id,
+    ]
+    .into_iter()
+    .filter(|id| !id.is_empty())
+    .collect();
+    let keywords = [
+        tr.severity.as_str(),
+        tr.event.as_str(),
+        &peer.route_server_id,
+        &peer.vpc_id,
+    ]
+    .into_iter()
+    .filter(|k| !k.is_empty())
+    .map(str::to_string)
+    .collect();
+    let mut context = BTreeMap::new();
+    context.insert("severity", tr.severity.as_str().to_string());
+    context.insert("event", tr.event.as_str().to_string());
+    context.insert("routeServerPeerId", peer.route_server_peer_id.clone());
+    context.insert("routeServerId", peer.route_server_id.clone());
+    context.insert("vpcId", peer.vpc_id.clone());
+    context.insert("peerAddress", peer.peer_address.clone());
+    if let Some(asn) = peer.peer_asn {
+        context.insert("peerAsn", asn.to_string());
+    }
+    context.insert("observedAt", tr.observed_at.to_string());
+    context.retain(|_, v| !v.is_empty());
+
+    to_json(&ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id: format!("{}/{}", tr.peer_id(), tr.version()),
+        content: ChatContent {
+            text_type: "client-markdown",
+            title: format!(
+                "{} {}: {}",
+                severity_icon(tr.severity),
+                severity_label(tr.severity),
+                headline(tr)
+            ),
+            description: chat_description(tr),
+            next_steps: next_steps(tr, true),
+            keywords,
+        },
+        metadata: ChatMetadata {
+            thread_id: tr.peer_id(),
+            summary: summary(tr),
+            event_type: tr.event.as_str(),
+            related_resources,
+            additional_context: context,
+        },
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatNotification<'a> {
+    version: &'static str,
+    source: &'static str,
+    id: String,
+    content: ChatContent,
+    metadata: ChatMetadata<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatContent {
+    text_type: &'static str,
+    title: String,
+    description: String,
+    next_steps: Vec<String>,
+    keywords: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatMetadata<'a> {
+    thread_id: &'a str,
+    summary: String,
+    event_type: &'static str,
+    related_resources: Vec<&'a str>,
+    additional_context: BTreeMap<&'static str, String>,
+}
+
+fn severity_icon(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "\u{1F534}",    // red circle
+        Severity::Warning => "\u{1F7E0}",     // orange circle
+        Severity::Recovery => "\u{2705}",     // check mark
+        Severity::Info => "\u{2139}\u{FE0F}", // information
+    }
+}
+
+/// Inline code for chat markdown; a backtick inside would end the span early.
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'"))
+}
+
+fn chat_description(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "Peer {} in route server {}, VPC {}",
+        code(tr.peer_id()),
+        code(&peer.route_server_id),
+        code(&peer.vpc_id)
+    ));
+    lines.push(format!("Neighbour {}", peer_label(tr, true)));
+    if !peer.route_server_endpoint_id.is_empty() {
+        let mut endpoint = format!("Endpoint {}", code(&peer.route_server_endpoint_id));
+        if !peer.endpoint_eni_address.is_empty() {
+            let _ = write!(endpoint, " ({})", code(&peer.endpoint_eni_address));
+        }
+        lines.push(endpoint);
+    }
+    for c in &tr.changes {
+        lines.push(format!("{}: {}", c.field, change_text(tr, c, true)));
+    }
+    if tr.kind == TransitionKind::Vanished {
+        lines.push(format!("Last known: {}", status_line(tr)));
+    }
+    if let Some(reason) = &peer.failure_reason {
+        lines.push(format!("Failure reason: {}", reason.replace('\n', " ")));
+    }
+    if let Some(line) = previous_line(tr) {
+        lines.push(line);
+    }
+    lines.push(format!("Observed at {}", tr.observed_at));
+    lines.join("\n")
+}
+
+fn summary(tr: &Transition) -> String {
+    let mut s = format!("{} {}", tr.peer_id(), subject_phrase(tr.event));
+    if tr.kind == TransitionKind::Discovered && tr.event != Event::PeerDiscovered {
+        s.push_str(" when first seen");
+    }
+    let label = peer_label(tr, false);
+    if !label.is_empty() {
+        let _ = write!(s, " ({label})");
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Plain text for email and SMS
+
+fn plain_text(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    let mut t = String::new();
+    let _ = writeln!(t, "{}: {}", severity_label(tr.severity), headline(tr));
+    let _ = writeln!(t);
+    let _ = writeln!(t, "What changed (observed {}):", tr.observed_at);
+    if tr.changes.is_empty() && tr.kind == TransitionKind::Vanished {
+        let _ = writeln!(
+            t,
+            "  The peer is no longer returned by DescribeRouteServerPeers, and it did not \
+             pass through deleting/deleted first."
+        );
+        let _ = writeln!(t, "  Last known: {}", status_line(tr));
+    }
+    for c in &tr.changes {
+        let _ = writeln!(t, "  {}: {}", c.field, change_text(tr, c, false));
+    }
+    if tr.kind != TransitionKind::Vanished {
+        let _ = writeln!(
+            t,
+            "  Health: {} -> {}",
+            tr.health_from.map_or("(none)", |h| h.as_str()),
+            tr.health_to
+        );
+    }
+    if let Some(reason) = &peer.failure_reason {
+        let _ = writeln!(t, "  Failure reason: {reason}");
+    }
+    if let Some(line) = previous_line(tr) {
+        let _ = writeln!(t, "  {line}");
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Peer");
+    let row = |t: &mut String, name: &str, value: &str| {
+        if !value.is_empty() {
+            let _ = writeln!(t, "  {name:<16}{value}");
+        }
+    };
+    row(&mut t, "Peer id", &peer.route_server_peer_id);
+    row(&mut t, "Peer address", &peer.peer_address);
+    row(
+        &mut t,
+        "Peer ASN",
+        &peer.peer_asn.map(|a| a.to_string()).unwrap_or_default(),
+    );
+    row(&mut t, "Liveness", &peer.peer_liveness_detection);
+    row(&mut t, "Status", &status_line(tr));
+    row(&mut t, "Route server", &peer.route_server_id);
+    row(&mut t, "Endpoint", &peer.route_server_endpoint_id);
+    let eni = match (
+        peer.endpoint_eni_id.is_empty(),
+        peer.endpoint_eni_address.is_empty(),
+    ) {
+        (false, false) => format!("{} ({})", peer.endpoint_eni_id, peer.endpoint_eni_address),
+        (false, true) => peer.endpoint_eni_id.clone(),
+        (true, _) => peer.endpoint_eni_address.clone(),
+    };
+    row(&mut t, "Endpoint ENI", &eni);
+    row(&mut t, "VPC", &peer.vpc_id);
+    row(&mut t, "Subnet", &peer.subnet_id);
+    let tags = peer
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    row(&mut t, "Tags", &tags);
+    row(&mut t, "First seen", &tr.record.first_seen_at.to_string());
+    row(&mut t, "Version", &tr.version().to_string());
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Next steps");
+    for step in next_steps(tr, false) {
+        let _ = writeln!(t, "  - {step}");
+    }
+    t
+}
+
+/// One line per notified situation, e.g. "BGP session down on rsp-0a1b2c".
+fn headline(tr: &Transition) -> String {
+    let id = tr.peer_id();
+    let first_seen = if tr.kind == TransitionKind::Discovered {
+        " (first seen)"
+    } else {
+        ""
+    };
+    match tr.event {
+        Event::PeerFailed => format!("route server peer {id} failed{first_seen}"),
+        Event::PeerFailing => format!("route server peer {id} is failing{first_seen}"),
+        Event::PeerRecovered => format!("route server peer {id} recovered"),
+        Event::PeerVanished => format!("route server peer {id} vanished from the listing"),
+        Event::PeerDiscovered => format!("new route server peer {id}"),
+        Event::BgpDown => format!("BGP session down on {id}{first_seen}"),
+        Event::BgpUp => format!("BGP session up on {id}"),
+        Event::BfdDown => format!("BFD session down on {id}{first_seen}"),
+        Event::BfdUp => format!("BFD session up on {id}"),
+        Event::PeerChanged => format!("route server peer {id} changed"),
+    }
+}
+
+/// `10.0.1.5, AS65001, "fw-a"` (markdown: with code spans).
+fn peer_label(tr: &Transition, markdown: bool) -> String {
+    let peer = &tr.record.peer;
+    let mut parts = Vec::new();
+    if !peer.peer_address.is_empty() {
+        parts.push(if markdown {
+            code(&peer.peer_address)
+        } else {
+            peer.peer_address.clone()
+        });
+    }
+    if let Some(asn) = peer.peer_asn {
+        parts.push(format!("AS{asn}"));
+    }
+    if let Some(name) = peer.tags.get("Name").filter(|n| !n.trim().is_empty()) {
+        parts.push(format!("\"{}\"", name.trim()));
+    }
+    parts.join(", ")
+}
+
+/// `up -> down`; a discovered peer's values have no `from`.
+fn change_text(tr: &Transition, c: &FieldChange, arrow: bool) -> String {
+    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not reported)".into());
+    let sep = if arrow { " \u{2192} " } else { " -> " };
+    match (&c.from, tr.kind) {
+        (None, TransitionKind::Discovered) => value(&c.to),
+        (from, _) => format!("{}{sep}{}", value(from), value(&c.to)),
+    }
+}
+
+/// `available, BGP down, BFD up`.
+fn status_line(tr: &Transition) -> String {
+    let peer = &tr.record.peer;
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    format!(
+        "{}, BGP {}, BFD {}",
+        if peer.state.is_empty() {
+            "-"
+        } else {
+            &peer.state
+        },
+        or_dash(&peer.bgp_status),
+        or_dash(&peer.bfd_status)
+    )
+}
+
+/// "Previous status (healthy) since 2026-11-25T16:00:00.000Z, for 3h 5m".
+fn previous_line(tr: &Transition) -> Option<String> {
+    let since = tr.previous_observed_at?;
+    let status = tr
+        .health_from
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    Some(match tr.previous_duration_seconds {
+        Some(secs) => format!(
+            "Previous status{status} since {since}, for {}",
+            humanise(secs)
+        ),
+        None => format!("Previous status{status} since {since}"),
+    })
+}
+
+/// What an operator does next; the history command is always there.
+fn next_steps(tr: &Transition, markdown: bool) -> Vec<String> {
+    let peer = &tr.record.peer;
+    let fmt = |s: String| if markdown { code(&s) } else { s };
+    let history = fmt(format!("peerwatch history --peer {}", tr.peer_id()));
+    let describe = fmt(format!(
+        "aws ec2 describe-route-server-peers --route-server-peer-ids {}",
+        tr.peer_id()
+    ));
+    let neighbour = if peer.peer_address.is_empty() {
+        "the peer appliance".to_string()
+    } else {
+        format!("the appliance at {}", peer.peer_address)
+    };
+    let endpoint = if peer.endpoint_eni_address.is_empty() {
+        "the route server endpoint".to_string()
+    } else {
+        format!("the route server endpoint {}", peer.endpoint_eni_address)
+    };
+    let mut steps = Vec::new();
+    match tr.event {
+        Event::BgpDown => steps.push(format!(
+            "Check the BGP session on {neighbour}: is it up and configured for {endpoint}, \
+             and is TCP 179 allowed by its security group and NACLs?"
+        )),
+        Event::BfdDown => steps.push(format!(
+            "Check BFD on {neighbour} (UDP 3784) and its timers; BGP stays up only while \
+             BFD does"
+        )),
+        Event::PeerFailed | Event::PeerFailing => steps.push(format!(
+            "Read the failure reason and the route server peer log; check {neighbour}"
+        )),
+        Event::PeerVanished => steps.push(
+            "Find out who deleted it (CloudTrail: DeleteRouteServerPeer, \
+             DeleteRouteServerEndpoint, DeleteRouteServer)"
+                .to_string(),
+        ),
+        _ => {}
+    }
+    if tr.severity != Severity::Recovery {
+        steps.push(format!("Current state: {describe}"));
+    }
+    steps.push(format!("History: {history}"));
+    steps
+}
+
+/// `45s`, `12m 5s`, `3h 12m`, `2d 3h`: the two largest units, the second left out when 0.
+pub fn humanise(secs: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let secs = secs.max(0);
+    let i = UNITS
+        .iter()
+        .position(|&(size, _)| secs >= size)
+        .unwrap_or(UNITS.len() - 1);
+    let (size, unit) = UNITS[i];
+    let mut out = format!("{}{unit}", secs / size);
+    if let Some(&(next, next_unit)) = UNITS.get(i + 1) {
+        let minor = secs % size / next;
+        if minor > 0 {
+            let _ = write!(out, " {minor}{next_unit}");
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// AWS
+
+/// Why a notification could not be published. The SDK error is kept whole as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("SNS Publish to {topic_arn} failed")]
+    Sns {
+        topic_arn: String,
+        #[source]
+        source: Box<aws_sdk_sns::error::SdkError<SnsPublishError>>,
+    },
+    #[error("invalid message attribute {name}")]
+    Attribute {
+        name: String,
+        #[source]
+        source: aws_smithy_types::error::operation::BuildError,
+    },
+    #[error("SNS Publish to {topic_arn} returned no MessageId")]
+    NoMessageId { topic_arn: String },
+}
+
+impl PublishError {
+    /// The SDK's error, when the call itself failed (to inspect codes or retryability).
+    pub fn sdk_error(&self) -> Option<&aws_sdk_sns::error::SdkError<SnsPublishError>> {
+        match self {
+            PublishError::Sns { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Publishes `n` to `topic_arn` with `MessageStructure=json` and returns the `MessageId`.
+pub async fn publish(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    n: &Notification,
+) -> Result<String, PublishError> {
+    let mut request = sns
+        .publish()
+        .topic_arn(topic_arn)
+        .message_structure("json")
+        .subject(&n.subject)
+        .message(&n.message);
+    for (name, value) in &n.attributes {
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|source| PublishError::Attribute {
+                name: name.clone(),
+                source,
+            })?;
+        request = request.message_attributes(name, attribute);
+    }
+    let output = request.send().await.map_err(|source| PublishError::Sns {
+        topic_arn: topic_arn.to_string(),
+        source: Box::new(source),
+    })?;
+    output.message_id.ok_or_else(|| PublishError::NoMessageId {
+        topic_arn: topic_arn.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
