@@ -5,44 +5,10 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, moto, s};
+use crate::helpers::{Stack, s, user_command};
 
 const PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
 const POLLER: &str = env!("CARGO_BIN_EXE_poller");
-
-/// A command with a clean AWS environment: test credentials, a region, and endpoints only
-/// through the SDK's standard variables.
-fn command(bin: &str, stack: Option<&Stack>) -> Command {
-    let mut cmd = Command::new(bin);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AWS_")
-            || k.starts_with("PEER_")
-            || k == "ALERT_TOPIC_ARN"
-            || k == "ROUTE_SERVER_IDS"
-        {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    if let Some(stack) = stack {
-        cmd.env("AWS_ENDPOINT_URL_EC2", stack.sim.endpoint())
-            .env("AWS_ENDPOINT_URL_DYNAMODB", moto().endpoint())
-            .env("AWS_ENDPOINT_URL_SNS", moto().endpoint())
-            .env("PEER_STATE_TABLE", &stack.config.peer_state_table)
-            .env(
-                "PEER_TRANSITIONS_TABLE",
-                &stack.config.peer_transitions_table,
-            )
-            .env(
-                "ALERT_TOPIC_ARN",
-                stack.config.alert_topic_arn.as_deref().unwrap(),
-            );
-    }
-    cmd
-}
 
 fn run(cmd: &mut Command) -> (Output, String, String) {
     let out = cmd.output().expect("binary runs");
@@ -57,7 +23,7 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     let ids = stack.sim.fleet(1, 4);
 
     let (out, stdout, stderr) =
-        run(command(PEERWATCH, Some(&stack)).args(["poll", "--dry-run", "--output", "json"]));
+        run(user_command(PEERWATCH, Some(&stack)).args(["poll", "--dry-run", "--output", "json"]));
     assert!(out.status.success(), "{stderr}");
     let summary: Value = serde_json::from_str(&stdout).expect("JSON summary");
     assert_eq!(
@@ -71,7 +37,7 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     assert!(stack.history().await.is_empty());
 
     let (out, stdout, stderr) =
-        run(command(PEERWATCH, Some(&stack)).args(["poll", "--output", "json"]));
+        run(user_command(PEERWATCH, Some(&stack)).args(["poll", "--output", "json"]));
     assert!(out.status.success(), "{stderr}");
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     for key in [
@@ -92,7 +58,7 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     );
 
     stack.sim.set_peer(&ids[0], json!({"bgpStatus": "down"}));
-    let (out, stdout, _) = run(command(PEERWATCH, Some(&stack)).arg("poll"));
+    let (out, stdout, _) = run(user_command(PEERWATCH, Some(&stack)).arg("poll"));
     assert!(out.status.success());
     assert!(
         stdout.contains("transitions recorded   1") && stdout.contains("notifications sent     1"),
@@ -115,7 +81,7 @@ async fn a_failing_run_exits_1_and_says_what_failed() {
     stack
         .sim
         .fault("DescribeRouteServerPeers", 100, "InternalError", 500);
-    let (out, stdout, stderr) = run(command(PEERWATCH, Some(&stack)).arg("poll"));
+    let (out, stdout, stderr) = run(user_command(PEERWATCH, Some(&stack)).arg("poll"));
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stderr.contains("cannot list route server peers")
@@ -127,7 +93,7 @@ async fn a_failing_run_exits_1_and_says_what_failed() {
 #[test]
 fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable() {
     for bin in [PEERWATCH, POLLER] {
-        let mut cmd = command(bin, None);
+        let mut cmd = user_command(bin, None);
         if bin == PEERWATCH {
             cmd.arg("poll");
         }
@@ -136,7 +102,7 @@ fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable()
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(stderr.contains("PEER_STATE_TABLE is not set"), "{stderr}");
 
-        let mut cmd = command(bin, None);
+        let mut cmd = user_command(bin, None);
         if bin == PEERWATCH {
             cmd.arg("poll");
         }
@@ -154,7 +120,7 @@ fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable()
 
 #[test]
 fn flags_override_the_environment() {
-    let (out, _, stderr) = run(command(PEERWATCH, None).args([
+    let (out, _, stderr) = run(user_command(PEERWATCH, None).args([
         "poll",
         "--state-table",
         "bad name!",

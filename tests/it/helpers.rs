@@ -291,3 +291,56 @@ pub fn s(item: &HashMap<String, AttributeValue>, key: &str) -> String {
         .cloned()
         .unwrap_or_default()
 }
+
+/// A child process started as a user would: the caller's environment without any AWS or
+/// peerwatch setting, test credentials and a region, and, with a stack, its tables, topic and
+/// endpoints, the endpoints only through the SDK's standard `AWS_ENDPOINT_URL_*` variables.
+pub fn user_command(
+    program: impl AsRef<std::ffi::OsStr>,
+    stack: Option<&Stack>,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("AWS_")
+            || k.starts_with("PEER_")
+            || [
+                "ALERT_TOPIC_ARN",
+                "ROUTE_SERVER_IDS",
+                "HISTORY_RETENTION_DAYS",
+                "NOTIFY_MIN_SEVERITY",
+            ]
+            .contains(&&*k)
+        {
+            cmd.env_remove(&*k);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        );
+    if let Some(stack) = stack {
+        cmd.env("AWS_ENDPOINT_URL_EC2", stack.sim.endpoint())
+            .env("AWS_ENDPOINT_URL_DYNAMODB", moto().endpoint())
+            .env("AWS_ENDPOINT_URL_SNS", moto().endpoint())
+            .env("PEER_STATE_TABLE", &stack.config.peer_state_table)
+            .env(
+                "PEER_TRANSITIONS_TABLE",
+                &stack.config.peer_transitions_table,
+            )
+            .env(
+                "ALERT_TOPIC_ARN",
+                stack
+                    .config
+                    .alert_topic_arn
+                    .as_deref()
+                    .expect("the stack has a topic"),
+            );
+    }
+    cmd
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use peerwatch::emulators::{Emulator, Supervised, project_root};
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, moto, s};
+use crate::helpers::{Stack, s, user_command};
 
 const POLLER: &str = env!("CARGO_BIN_EXE_poller");
 /// The function name the binary registers under and `cargo lambda invoke` addresses; the
@@ -52,56 +52,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The environment a test child starts from: the caller's, without any AWS or peerwatch
-/// setting that could leak into it.
-fn scrubbed(program: &std::path::Path) -> Command {
-    let mut cmd = Command::new(program);
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("AWS_")
-            || k.starts_with("PEER_")
-            || k == "ALERT_TOPIC_ARN"
-            || k == "ROUTE_SERVER_IDS"
-            || k == "HISTORY_RETENTION_DAYS"
-            || k == "NOTIFY_MIN_SEVERITY"
-        {
-            cmd.env_remove(&*k);
-        }
-    }
-    cmd
-}
-
-/// The environment of the function: what Lambda sets, test credentials, and the stack's
-/// tables, topic and endpoints. Nothing is inherited.
-fn function_env(cmd: &mut Command, runtime_api: &str, stack: &Stack) {
-    let moto = moto().endpoint();
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+/// The function's process: what Lambda sets, plus the stack's settings as a user gives them.
+fn function_command(runtime_api: &str, stack: &Stack) -> Command {
+    let mut cmd = user_command(POLLER, Some(stack));
+    cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("AWS_ENDPOINT_URL_EC2", stack.sim.endpoint())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", moto)
-        .env("AWS_ENDPOINT_URL_SNS", moto)
-        .env("PEER_STATE_TABLE", &stack.config.peer_state_table)
-        .env(
-            "PEER_TRANSITIONS_TABLE",
-            &stack.config.peer_transitions_table,
-        )
-        .env(
-            "ALERT_TOPIC_ARN",
-            stack.config.alert_topic_arn.as_deref().expect("topic"),
-        );
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    cmd
 }
 
 /// cargo-lambda's runtime emulator on a free port, and the poller binary attached to it.
@@ -117,8 +76,7 @@ impl LocalLambda {
         // The emulator routes `/.rt/<function>/...` to invocations of `<function>`; its bare
         // `/.rt` serves only the default function `_`.
         let runtime_api = format!("http://127.0.0.1:{port}/.rt/{FUNCTION}");
-        let mut cmd = Command::new(POLLER);
-        function_env(&mut cmd, &runtime_api, stack);
+        let cmd = function_command(&runtime_api, stack);
         let poller = Emulator::spawn_command("poller", cmd).expect("starting the poller binary");
         LocalLambda {
             port,
@@ -128,7 +86,7 @@ impl LocalLambda {
     }
 
     async fn invoke(&mut self, file: &str) -> Invocation {
-        let mut cmd = tokio::process::Command::from(scrubbed(&cargo_lambda()));
+        let mut cmd = tokio::process::Command::from(user_command(cargo_lambda(), None));
         cmd.current_dir(project_root())
             .args(["lambda", "invoke", FUNCTION, "--data-file"])
             .arg(event_file(file))
@@ -163,7 +121,7 @@ fn start_runtime_emulator() -> (u16, Supervised) {
     let mut last_log = String::new();
     for _ in 0..3 {
         let port = free_port();
-        let mut cmd = scrubbed(&cargo_lambda());
+        let mut cmd = user_command(cargo_lambda(), None);
         // It reads the project's Cargo metadata even when it starts no function.
         cmd.current_dir(project_root())
             .args(["lambda", "watch", "--only-lambda-apis"])
