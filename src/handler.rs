@@ -129,6 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn only_a_deadline_still_ahead_counts() {
+        // cargo-lambda's emulator sends a fixed 600000 ms; a real deadline is epoch ms ahead.
+        assert!(deadline_instant(0).is_none());
+        assert!(deadline_instant(600_000).is_none());
+        let in_a_minute = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + 60_000;
+        let d = deadline_instant(in_a_minute).unwrap();
+        assert!(d > Instant::now() + Duration::from_secs(50));
+    }
+
+    #[test]
     fn rejects_malformed_payloads_clearly() {
         for (payload, needle) in [
             (json!([1, 2]), "expected a JSON object"),
