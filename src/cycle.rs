@@ -142,7 +142,7 @@ impl Poller {
             ..Summary::default()
         };
 
-        if !opts.dry_run && self.config.alert_topic_arn.is_some() {
+        if !opts.dry_run {
             let (sent, pending) = self.retry_outbox(lease).await?;
             summary.notifications_retried = sent;
             summary.notifications_pending += pending;

@@ -40,7 +40,18 @@ pub enum EmulatorError {
 #[derive(Debug)]
 pub struct Emulator {
     endpoint: String,
-    child: Child,
+    _child: KillOnDrop,
+}
+
+/// A child process that is killed and reaped when dropped.
+#[derive(Debug)]
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Emulator {
@@ -91,7 +102,7 @@ impl Emulator {
             source,
         })?;
         Ok(Supervised {
-            child,
+            child: KillOnDrop(child),
             stdout_log,
             stderr_log,
         })
@@ -101,7 +112,7 @@ impl Emulator {
 /// A process from [`Emulator::spawn_command`]; killed when dropped.
 #[derive(Debug)]
 pub struct Supervised {
-    child: Child,
+    child: KillOnDrop,
     stdout_log: PathBuf,
     stderr_log: PathBuf,
 }
@@ -109,7 +120,7 @@ pub struct Supervised {
 impl Supervised {
     /// Its exit status if it has ended.
     pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        self.child.0.try_wait().ok().flatten()
     }
 
     pub fn stdout_log(&self) -> &Path {
@@ -128,20 +139,6 @@ impl Supervised {
     /// What it wrote to stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
-    }
-}
-
-impl Drop for Supervised {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -260,11 +257,10 @@ fn start(
     {
         Some(url) => Ok(Emulator {
             endpoint: url.trim().to_string(),
-            child,
+            _child: KillOnDrop(child),
         }),
         None => {
-            let _ = child.kill();
-            let _ = child.wait();
+            drop(KillOnDrop(child));
             Err(EmulatorError::NoAddress { what, timeout, log })
         }
     }

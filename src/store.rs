@@ -220,13 +220,8 @@ impl Store {
                 .n("ClaimedUntil", claimed_until)
                 .s("Subject", &notification.subject)
                 .s("Message", &notification.message);
-            let attrs = notification
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
-                .collect();
-            item.0
-                .insert("MessageAttributes".into(), AttributeValue::M(attrs));
+            let attrs = notification.attributes.iter().map(|(k, v)| (k, v));
+            item.0.insert("MessageAttributes".into(), string_map(attrs));
         }
         item.0
     }
@@ -256,13 +251,7 @@ impl Store {
                     ),
                     why: why.to_string(),
                 };
-                let attributes = match item.get("MessageAttributes") {
-                    Some(AttributeValue::M(m)) => m
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                        .collect(),
-                    _ => Vec::new(),
-                };
+                let attributes = strings_of(item, "MessageAttributes").collect();
                 out.push(PendingNotification {
                     peer_id: s(item, "RouteServerPeerId")
                         .ok_or_else(|| malformed("no RouteServerPeerId"))?,
@@ -460,6 +449,27 @@ fn num(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A map of strings as a DynamoDB `M` attribute (tags, message attributes).
+fn string_map<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> AttributeValue {
+    AttributeValue::M(
+        entries
+            .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+            .collect(),
+    )
+}
+
+/// The string entries of an `M` attribute; none when it is absent or not a map.
+fn strings_of<'a>(
+    item: &'a HashMap<String, AttributeValue>,
+    key: &str,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    item.get(key)
+        .and_then(|v| v.as_m().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+}
+
 /// An item under construction; empty strings are left out, as DynamoDB keys refuse them.
 #[derive(Default)]
 struct Item(HashMap<String, AttributeValue>);
@@ -507,12 +517,7 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
     }
     item.0
         .insert("Present".into(), AttributeValue::Bool(r.present));
-    let tags = p
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
-        .collect();
-    item.0.insert("Tags".into(), AttributeValue::M(tags));
+    item.0.insert("Tags".into(), string_map(p.tags.iter()));
     item.0
 }
 
@@ -523,13 +528,7 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
             .parse()
             .map_err(|e| format!("{k} is not a timestamp: {e}"))
     };
-    let tags = match item.get("Tags") {
-        Some(AttributeValue::M(m)) => m
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-            .collect(),
-        _ => Default::default(),
-    };
+    let tags = strings_of(item, "Tags").collect();
     let peer = PeerSnapshot {
         route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
         route_server_id: get("RouteServerId"),
