@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: test demo venv lint build release bench sim clean-venv
+.PHONY: test demo venv lint build release bench sim clean-venv infra-lint sam-build
 
 ## venv: project-local Python tools (moto server, boto3, pytest), pinned in requirements-test.txt
 venv: $(VENV)/.installed
@@ -12,6 +12,19 @@ $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
+
+## The SAM CLI and checkov each pin a boto3 of their own, so each gets its own venv.
+SAM_VENV ?= .venv-sam
+CHECKOV_VENV ?= .venv-checkov
+$(SAM_VENV)/.installed: requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+export SAM_CLI_TELEMETRY := 0
 
 ## build: the three binaries (debug)
 build:
@@ -27,10 +40,28 @@ demo: venv
 	$(CARGO) build --bins --examples
 	PEERWATCH_PYTHON=$(abspath $(PY)) target/debug/examples/demo
 
-## lint: formatting and clippy, warnings are errors
-lint:
+## lint: formatting, clippy (warnings are errors) and the template's linters
+lint: infra-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## infra-lint: cfn-lint, `sam validate --lint` and checkov on infra/template.yaml (skips are
+##   justified in the template; checkov must not phone home: --skip-download)
+infra-lint: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	cd infra && ../$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation \
+		--skip-download --quiet --compact
+
+## sam-build: `sam build` for x86_64 (the only Rust target this machine has), with cargo-lambda
+##   from .venv; the template's default architecture, arm64, needs an aarch64 Rust target
+sam-build: venv $(SAM_VENV)/.installed
+	cd infra && PATH="$(abspath $(VENV))/bin:$$PATH" ../$(SAM_VENV)/bin/sam build \
+		--parameter-overrides Architecture=x86_64
+	ls -l infra/.aws-sam/build/PollerFunction/bootstrap
+	@# It is the poller: started with no settings, it names the first missing one and exits 2.
+	@out=$$(env -i infra/.aws-sam/build/PollerFunction/bootstrap 2>&1); rc=$$?; echo "$$out"; \
+		test $$rc -eq 2 && echo "$$out" | grep -q PEER_STATE_TABLE
 
 ## release: optimised binaries
 release:

@@ -18,6 +18,11 @@ pub struct Call {
     pub operation: String,
     /// For SNS `Publish`: the subject and the whole `MessageStructure=json` document.
     pub published: Option<(String, String)>,
+    /// What IAM must allow for this call: (action, resource), the resource as the tail of its
+    /// ARN (`table/NAME`, `table/NAME/index/INDEX`), a whole topic ARN, or `*`. A transaction
+    /// needs one pair per item. An operation this module does not know maps to resource `?`,
+    /// so a test comparing these with a policy fails until someone looks.
+    pub iam: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -67,6 +72,7 @@ impl Intercept for Recorder {
                         p.message().unwrap_or_default().to_string(),
                     )
                 });
+            let iam = iam_needs(md.service(), md.name(), ctx.input());
             self.calls
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -74,8 +80,74 @@ impl Intercept for Recorder {
                     service: md.service().to_string(),
                     operation: md.name().to_string(),
                     published,
+                    iam,
                 });
         }
         Ok(())
     }
+}
+
+fn iam_needs(
+    service: &str,
+    operation: &str,
+    input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::operation as ddb;
+    let action = |op: &str| format!("{}:{op}", service.to_ascii_lowercase());
+    let table = |name: Option<&str>| format!("table/{}", name.unwrap_or("?"));
+    let one = |resource: String| vec![(action(operation), resource)];
+    if let Some(i) = input.downcast_ref::<ddb::scan::ScanInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::query::QueryInput>() {
+        let t = table(i.table_name());
+        return one(match i.index_name() {
+            Some(index) => format!("{t}/index/{index}"),
+            None => t,
+        });
+    }
+    if let Some(i) = input.downcast_ref::<ddb::update_item::UpdateItemInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::put_item::PutItemInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::get_item::GetItemInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::create_table::CreateTableInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::update_time_to_live::UpdateTimeToLiveInput>() {
+        return one(table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::transact_write_items::TransactWriteItemsInput>() {
+        // Authorised per item, with the action of each item's kind.
+        return i
+            .transact_items()
+            .iter()
+            .map(|item| {
+                let (op, name) = if let Some(p) = item.put() {
+                    ("PutItem", p.table_name())
+                } else if let Some(u) = item.update() {
+                    ("UpdateItem", u.table_name())
+                } else if let Some(d) = item.delete() {
+                    ("DeleteItem", d.table_name())
+                } else if let Some(c) = item.condition_check() {
+                    ("ConditionCheckItem", c.table_name())
+                } else {
+                    ("?", "?")
+                };
+                (action(op), table(Some(name)))
+            })
+            .collect();
+    }
+    if let Some(i) = input.downcast_ref::<aws_sdk_sns::operation::publish::PublishInput>() {
+        return one(i.topic_arn().or(i.target_arn()).unwrap_or("?").to_string());
+    }
+    if service == "EC2" && operation.starts_with("Describe") {
+        // EC2 Describe* actions take no resource-level permissions.
+        return one("*".to_string());
+    }
+    one("?".to_string())
 }

@@ -166,31 +166,7 @@ impl Stack {
             .expect("create topic")
             .topic_arn
             .expect("topic arn");
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique_name("deliveries"))
-            .send()
-            .await
-            .expect("create queue")
-            .queue_url
-            .expect("queue url");
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-            .expect("queue arn");
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .expect("subscribe queue");
+        let queue_url = subscribe_queue(&sqs, &moto, &topic_arn).await;
         let mut config = Config {
             peer_state_table: unique_name("PeerState"),
             peer_transitions_table: unique_name("PeerTransitions"),
@@ -238,37 +214,13 @@ impl Stack {
 
     /// Every message delivered to the queue so far, as SNS's envelope JSON, oldest first.
     pub async fn deliveries(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive");
-            let msgs = got.messages.unwrap_or_default();
-            if msgs.is_empty() {
-                break;
-            }
-            for m in msgs {
-                out.push(serde_json::from_str(m.body().expect("body")).expect("envelope JSON"));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().expect("handle"))
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
-        out
+        drain_queue(&self.sqs, &self.queue_url).await
     }
 
     /// The whole history of the test's table, every item as DynamoDB returned it, oldest first.
     pub async fn history(&self) -> Vec<HashMap<String, AttributeValue>> {
-        let ddb = self.poller.store.client();
+        // Not the poller's client: the test's own reads must not count as the poller's calls.
+        let ddb = client!(aws_sdk_dynamodb, moto().endpoint(), Recorder::default());
         let items = ddb
             .scan()
             .table_name(&self.config.peer_transitions_table)
@@ -282,6 +234,65 @@ impl Stack {
         items.sort_by_key(|i| (s(i, "ObservedAt"), s(i, "RouteServerPeerId")));
         items
     }
+}
+
+/// A new queue in moto subscribed to `topic_arn`; answers its URL.
+pub async fn subscribe_queue(sqs: &aws_sdk_sqs::Client, moto: &str, topic_arn: &str) -> String {
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_name("deliveries"))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .expect("queue arn");
+    client!(aws_sdk_sns, moto, Recorder::default())
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe queue");
+    queue_url
+}
+
+/// Every message delivered to the queue so far, as SNS's envelope JSON, oldest first.
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let msgs = got.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            break;
+        }
+        for m in msgs {
+            out.push(serde_json::from_str(m.body().expect("body")).expect("envelope JSON"));
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().expect("handle"))
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    out
 }
 
 /// A string attribute of an item, or "" when absent.

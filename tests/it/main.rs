@@ -4,6 +4,7 @@
 mod cli;
 mod handler;
 mod helpers;
+mod infra;
 mod lambda;
 mod poller;
 mod simulator;

@@ -118,6 +118,8 @@ fn sim_peers(stack: &Stack) -> BTreeMap<String, Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     let stack = Stack::new().await;
+    // Every call of the scenario, for the IAM check at the end.
+    let mut performed = Vec::new();
     let ids = stack.sim.fleet(5, 10);
     let peers = sim_peers(&stack);
     let liveness = |id: &String| {
@@ -183,7 +185,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
         .control("POST", &format!("/_sim/peers/{vanished}/vanish"), None);
 
     // Cycle 2: exactly those transitions, and exactly the expected messages.
-    stack.recorder.take();
+    performed.extend(stack.recorder.take());
     let summary = stack.cycle().await;
     assert_eq!(
         (
@@ -305,7 +307,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     assert_eq!(alerts.len(), 6);
 
     // Cycle 3: nothing changed, so nothing is written and nothing is sent.
-    stack.recorder.take();
+    performed.extend(stack.recorder.take());
     let summary = stack.cycle().await;
     assert_eq!(
         (summary.transitions_recorded, summary.notifications_sent),
@@ -336,7 +338,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
         failed,
         json!({"state": "available", "failureReason": null, "bgpStatus": "up"}),
     );
-    stack.recorder.take();
+    performed.extend(stack.recorder.take());
     let summary = stack.cycle().await;
     assert_eq!(
         (summary.transitions_recorded, summary.notifications_sent),
@@ -380,6 +382,10 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
         let event: Value = serde_json::from_str(doc["sqs"].as_str().unwrap()).unwrap();
         assert_eq!(thread, event["routeServerPeerId"].as_str().unwrap());
     }
+
+    // The template's role allows exactly the operations this scenario performed.
+    performed.extend(stack.recorder.take());
+    crate::infra::assert_template_allows_exactly(&performed, &stack.config);
 }
 
 #[tokio::test(flavor = "multi_thread")]
