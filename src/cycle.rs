@@ -21,12 +21,17 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
 /// How long a run holds a notification it is publishing when it has no deadline of its own.
 const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
+/// Where a cycle's `ObservedAt` comes from: the system clock, or (in tests that script a
+/// history over hours) a clock of their own.
+pub type Clock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
 /// The clients and settings a cycle runs with; built once at start.
 pub struct Poller {
     pub ec2: aws_sdk_ec2::Client,
     pub sns: aws_sdk_sns::Client,
     pub store: Store,
     pub config: Config,
+    clock: Clock,
 }
 
 impl Poller {
@@ -58,7 +63,13 @@ impl Poller {
             sns,
             store,
             config,
+            clock: std::sync::Arc::new(Timestamp::now),
         }
+    }
+
+    /// Stamps what this poller observes with `clock` instead of the system clock.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 }
 
@@ -149,7 +160,7 @@ impl Poller {
         }
 
         let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
-        let observed_at = Timestamp::now();
+        let observed_at = (self.clock)();
         let known = self
             .store
             .load_states()

@@ -4,11 +4,13 @@
 //! are thin wrappers around it. `detect` is the pure core; `listing`, `store` and `notify`
 //! are its AWS edges; `cycle` ties them into one poll cycle.
 
+pub mod cli;
 pub mod config;
 pub mod cycle;
 pub mod detect;
 pub mod emulators;
 pub mod handler;
+pub mod history;
 pub mod listing;
 pub mod model;
 pub mod notify;

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use peerwatch::config::Config;
 use peerwatch::cycle::{Poller, RunOptions, Summary};
 use peerwatch::emulators::{Emulator, project_python, unique_name};
-use peerwatch::model::Severity;
+use peerwatch::model::{Severity, Timestamp};
 use peerwatch::recorder::Recorder;
 use serde_json::{Value, json};
 
@@ -98,6 +98,36 @@ impl Sim {
         );
         assert_eq!(s, 200, "{b}");
         b
+    }
+}
+
+/// A clock a test moves by hand, so a history can be scripted over hours in milliseconds:
+/// `stack.poller.set_clock(clock.clock())`, then `clock.set(..)` or `clock.advance(..)`
+/// before each cycle.
+#[allow(dead_code)]
+#[derive(Clone)]
+pub struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+#[allow(dead_code)]
+impl ManualClock {
+    pub fn at(rfc3339: &str) -> Self {
+        let t: Timestamp = rfc3339.parse().expect("an RFC 3339 time");
+        ManualClock(std::sync::Arc::new(t.as_millis().into()))
+    }
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst)).expect("in range")
+    }
+    pub fn set(&self, rfc3339: &str) {
+        let t: Timestamp = rfc3339.parse().expect("an RFC 3339 time");
+        self.0.store(t.as_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn advance_secs(&self, secs: i64) {
+        self.0
+            .fetch_add(secs * 1000, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn clock(&self) -> peerwatch::cycle::Clock {
+        let me = self.clone();
+        std::sync::Arc::new(move || me.now())
     }
 }
 

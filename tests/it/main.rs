@@ -7,4 +7,6 @@ mod helpers;
 mod infra;
 mod lambda;
 mod poller;
+mod report;
 mod simulator;
+mod status_history;

@@ -1,0 +1,292 @@
+//! Reading the recorded history back: `PeerTransitions` items as typed rows, newest first, by
+//! peer (the table's own key), by route server (`ByRouteServer`) or fleet-wide (`ByDay`, one
+//! partition per UTC day). Always `Query`, never `Scan`: the history can be large.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use crate::model::{Field, FieldChange, Timestamp};
+use crate::store::{INDEX_BY_DAY, INDEX_BY_ROUTE_SERVER, StoreError};
+
+/// Whose history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Peer(String),
+    RouteServer(String),
+    Fleet,
+}
+
+/// One question to the history: a scope, a time window (both ends included) and at most
+/// `limit` rows, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub scope: Scope,
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub limit: Option<usize>,
+}
+
+/// One `PeerTransitions` item. Serialised as the CLI's JSON (camelCase, stable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRow {
+    pub route_server_peer_id: String,
+    pub observed_at: Timestamp,
+    pub route_server_id: String,
+    /// `discovered`, `changed` or `vanished`.
+    pub kind: String,
+    pub changes: Vec<FieldChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_to: Option<String>,
+    pub severity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    pub notification_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_observed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_duration_seconds: Option<i64>,
+    pub version: u64,
+}
+
+/// Reads one `PeerTransitions` table.
+#[derive(Clone)]
+pub struct History {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl History {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        History {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The rows `q` asks for, newest first. With a limit, each request asks DynamoDB for no
+    /// more than the rows still wanted, so `--limit 20` is one small `Query`.
+    pub async fn transitions(&self, q: &HistoryQuery) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut out = Vec::new();
+        if q.since > q.until {
+            return Ok(out);
+        }
+        match &q.scope {
+            Scope::Peer(id) => {
+                self.query_partition(None, "RouteServerPeerId", id, q, &mut out)
+                    .await?
+            }
+            Scope::RouteServer(id) => {
+                self.query_partition(Some(INDEX_BY_ROUTE_SERVER), "RouteServerId", id, q, &mut out)
+                    .await?
+            }
+            Scope::Fleet => {
+                for day in days_newest_first(q.since, q.until) {
+                    if q.limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                    self.query_partition(Some(INDEX_BY_DAY), "Day", &day, q, &mut out)
+                        .await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pages through one partition (`key` = `value`) within the window, newest first, until
+    /// it is exhausted or `out` holds `q.limit` rows.
+    async fn query_partition(
+        &self,
+        index: Option<&str>,
+        key: &str,
+        value: &str,
+        q: &HistoryQuery,
+        out: &mut Vec<HistoryRow>,
+    ) -> Result<(), StoreError> {
+        let operation = "Query";
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let remaining = q.limit.map(|l| l.saturating_sub(out.len()));
+            if remaining == Some(0) {
+                return Ok(());
+            }
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#k = :v AND ObservedAt BETWEEN :since AND :until")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+                .expression_attribute_values(":since", AttributeValue::S(q.since.to_string()))
+                .expression_attribute_values(":until", AttributeValue::S(q.until.to_string()))
+                .scan_index_forward(false)
+                .set_limit(remaining.map(|r| r.min(1000) as i32))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::Dynamo {
+                    operation,
+                    table: self.table.clone(),
+                    source: Box::new(aws_sdk_dynamodb::Error::from(e)),
+                })?;
+            for item in resp.items() {
+                out.push(row_from_item(item).map_err(|why| StoreError::Malformed {
+                    table: self.table.clone(),
+                    key: format!(
+                        "{}@{}",
+                        text(item, "RouteServerPeerId").unwrap_or_default(),
+                        text(item, "ObservedAt").unwrap_or_default()
+                    ),
+                    why,
+                })?);
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The `ByDay` partitions a window touches, newest first.
+pub fn days_newest_first(since: Timestamp, until: Timestamp) -> Vec<String> {
+    let mut days = Vec::new();
+    let first = since.day();
+    let mut t = until;
+    loop {
+        let day = t.day();
+        let done = day <= first;
+        days.push(day);
+        if done {
+            return days;
+        }
+        t = t.plus_seconds(-86_400);
+    }
+}
+
+fn text(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRow, String> {
+    let time = |k: &str| -> Result<Option<Timestamp>, String> {
+        text(item, k)
+            .map(|v| v.parse().map_err(|e| format!("{k} is not a timestamp: {e}")))
+            .transpose()
+    };
+    let changes = Field::ALL
+        .iter()
+        .filter_map(|f| {
+            let name = match f {
+                Field::State => "State",
+                Field::BgpStatus => "BgpStatus",
+                Field::BfdStatus => "BfdStatus",
+            };
+            let from = text(item, &format!("{name}From"));
+            let to = text(item, &format!("{name}To"));
+            (from.is_some() || to.is_some()).then_some(FieldChange {
+                field: *f,
+                from,
+                to,
+            })
+        })
+        .collect();
+    Ok(HistoryRow {
+        route_server_peer_id: text(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
+        observed_at: time("ObservedAt")?.ok_or("no ObservedAt")?,
+        route_server_id: text(item, "RouteServerId").unwrap_or_default(),
+        kind: text(item, "Kind").ok_or("no Kind")?,
+        changes,
+        health_from: text(item, "HealthFrom"),
+        health_to: text(item, "HealthTo"),
+        severity: text(item, "Severity").ok_or("no Severity")?,
+        event: text(item, "Event"),
+        notification_state: text(item, "NotificationState").ok_or("no NotificationState")?,
+        notification_message_id: text(item, "NotificationMessageId"),
+        failure_reason: text(item, "FailureReason"),
+        previous_observed_at: time("PreviousObservedAt")?,
+        previous_duration_seconds: number(item, "PreviousDurationSeconds"),
+        version: number(item, "Version")
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or("no Version")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn days_cover_the_window_newest_first() {
+        assert_eq!(
+            days_newest_first(t("2026-11-23T23:59:59.000Z"), t("2026-11-25T00:00:01.000Z")),
+            ["2026-11-25", "2026-11-24", "2026-11-23"]
+        );
+        assert_eq!(
+            days_newest_first(t("2026-11-25T01:00:00.000Z"), t("2026-11-25T02:00:00.000Z")),
+            ["2026-11-25"]
+        );
+    }
+
+    #[test]
+    fn a_row_reads_every_attribute_and_names_what_is_missing() {
+        let s = |v: &str| AttributeValue::S(v.into());
+        let mut item: HashMap<String, AttributeValue> = [
+            ("RouteServerPeerId", s("rsp-1")),
+            ("ObservedAt", s("2026-11-25T19:05:00.123Z")),
+            ("RouteServerId", s("rs-1")),
+            ("Kind", s("changed")),
+            ("BgpStatusFrom", s("up")),
+            ("BgpStatusTo", s("down")),
+            ("HealthFrom", s("healthy")),
+            ("HealthTo", s("down")),
+            ("Severity", s("critical")),
+            ("Event", s("bgp.down")),
+            ("NotificationState", s("sent")),
+            ("PreviousObservedAt", s("2026-11-25T18:05:00.123Z")),
+            ("PreviousDurationSeconds", AttributeValue::N("3600".into())),
+            ("Version", AttributeValue::N("4".into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let row = row_from_item(&item).unwrap();
+        assert_eq!(
+            row.changes,
+            [FieldChange {
+                field: Field::BgpStatus,
+                from: Some("up".into()),
+                to: Some("down".into())
+            }]
+        );
+        assert_eq!(
+            (row.version, row.previous_duration_seconds),
+            (4, Some(3600))
+        );
+        item.remove("Severity");
+        assert_eq!(row_from_item(&item).unwrap_err(), "no Severity");
+    }
+}

@@ -1,0 +1,1 @@
+//! `peerwatch report` on a history made by real poll cycles (scripted clock).

@@ -1,0 +1,1 @@
+//! `peerwatch status` and `peerwatch history` on a history made by real poll cycles.
