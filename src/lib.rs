@@ -15,5 +15,6 @@ pub mod listing;
 pub mod model;
 pub mod notify;
 pub mod recorder;
+pub mod report;
 pub mod sim;
 pub mod store;
