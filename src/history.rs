@@ -57,6 +57,44 @@ pub struct HistoryRow {
     pub version: u64,
 }
 
+/// Where a listing stopped: the last row of a page. The next page starts after it. Written
+/// as `ObservedAt,RouteServerPeerId` for the command line (`--starting-token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub observed_at: Timestamp,
+    pub route_server_peer_id: String,
+}
+
+impl Cursor {
+    pub fn after(row: &HistoryRow) -> Self {
+        Cursor {
+            observed_at: row.observed_at,
+            route_server_peer_id: row.route_server_peer_id.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{}", self.observed_at, self.route_server_peer_id)
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a token printed by `peerwatch history` (TIME,PEER_ID)");
+        let (time, peer) = s.trim().split_once(',').ok_or_else(bad)?;
+        if peer.is_empty() || peer.contains(',') {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            observed_at: time.parse().map_err(|_| bad())?,
+            route_server_peer_id: peer.to_string(),
+        })
+    }
+}
+
 /// Reads one `PeerTransitions` table.
 #[derive(Clone)]
 pub struct History {
@@ -79,25 +117,65 @@ impl History {
     /// The rows `q` asks for, newest first. With a limit, each request asks DynamoDB for no
     /// more than the rows still wanted, so `--limit 20` is one small `Query`.
     pub async fn transitions(&self, q: &HistoryQuery) -> Result<Vec<HistoryRow>, StoreError> {
+        self.transitions_after(q, None).await
+    }
+
+    /// Like [`History::transitions`], continuing after the row `after` names (the last row of
+    /// an earlier page of the same query): the next page, without reading the earlier ones.
+    pub async fn transitions_after(
+        &self,
+        q: &HistoryQuery,
+        after: Option<&Cursor>,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
         let mut out = Vec::new();
-        if q.since > q.until {
+        // A cursor older than the window has nothing after it; one newer than the window (the
+        // window moved since) starts at its newest end.
+        let after = after.filter(|c| c.observed_at <= q.until);
+        if q.since > q.until || after.is_some_and(|c| c.observed_at < q.since) {
             return Ok(out);
         }
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        let start = |keys: &[(&str, &str)]| -> Option<HashMap<String, AttributeValue>> {
+            let c = after?;
+            let mut key: HashMap<String, AttributeValue> =
+                keys.iter().map(|(k, v)| (k.to_string(), s(v))).collect();
+            key.insert("ObservedAt".into(), s(&c.observed_at.to_string()));
+            key.insert("RouteServerPeerId".into(), s(&c.route_server_peer_id));
+            Some(key)
+        };
         match &q.scope {
             Scope::Peer(id) => {
-                self.query_partition(None, "RouteServerPeerId", id, q, &mut out)
+                let start = start(&[]).map(|mut k| {
+                    k.insert("RouteServerPeerId".into(), s(id));
+                    k
+                });
+                self.query_partition(None, "RouteServerPeerId", id, q, start, &mut out)
                     .await?
             }
             Scope::RouteServer(id) => {
-                self.query_partition(Some(INDEX_BY_ROUTE_SERVER), "RouteServerId", id, q, &mut out)
-                    .await?
+                self.query_partition(
+                    Some(INDEX_BY_ROUTE_SERVER),
+                    "RouteServerId",
+                    id,
+                    q,
+                    start(&[("RouteServerId", id)]),
+                    &mut out,
+                )
+                .await?
             }
             Scope::Fleet => {
-                for day in days_newest_first(q.since, q.until) {
+                let newest = after.map_or(q.until, |c| c.observed_at);
+                for (i, day) in days_newest_first(q.since, newest).into_iter().enumerate() {
                     if q.limit.is_some_and(|l| out.len() >= l) {
                         break;
                     }
-                    self.query_partition(Some(INDEX_BY_DAY), "Day", &day, q, &mut out)
+                    // Only the cursor's own day starts after it; older days start at their end.
+                    let start = if i == 0 {
+                        start(&[("Day", &day)])
+                    } else {
+                        None
+                    };
+                    self.query_partition(Some(INDEX_BY_DAY), "Day", &day, q, start, &mut out)
                         .await?;
                 }
             }
@@ -113,10 +191,10 @@ impl History {
         key: &str,
         value: &str,
         q: &HistoryQuery,
+        mut start: Option<HashMap<String, AttributeValue>>,
         out: &mut Vec<HistoryRow>,
     ) -> Result<(), StoreError> {
         let operation = "Query";
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let remaining = q.limit.map(|l| l.saturating_sub(out.len()));
             if remaining == Some(0) {
@@ -190,7 +268,10 @@ fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
 pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRow, String> {
     let time = |k: &str| -> Result<Option<Timestamp>, String> {
         text(item, k)
-            .map(|v| v.parse().map_err(|e| format!("{k} is not a timestamp: {e}")))
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| format!("{k} is not a timestamp: {e}"))
+            })
             .transpose()
     };
     let changes = Field::ALL

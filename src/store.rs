@@ -176,7 +176,9 @@ impl Store {
         }
     }
 
-    fn transition_item(
+    /// The `PeerTransitions` item of `tr`, as [`Store::write_transition`] writes it (public so
+    /// that tests can seed a large history directly with `BatchWriteItem`).
+    pub fn transition_item(
         &self,
         tr: &Transition,
         outbox: Option<(&Notification, i64)>,

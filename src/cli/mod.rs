@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::cycle::error_chain;
 use crate::model::Timestamp;
+use crate::store::StoreError;
 
 pub mod history;
 pub mod poll;
@@ -159,7 +160,149 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// An error from the store or the SDK, worded for the operator: what failed, and the likely
-/// cause when it is one of the usual ones (no such table, wrong region, no credentials).
+/// cause when it is one of the usual ones (no such table, wrong region, no credentials). The
+/// causes are told apart by the SDK's typed errors, found anywhere in the source chain.
 pub fn explain(ctx: &Context, err: &(dyn std::error::Error + 'static)) -> Failure {
-    Failure::new(EXIT_FAILED, format!("{} (region {})", error_chain(err), ctx.region()))
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+    let region = ctx.region();
+    let detail = error_chain(err);
+    if ctx.sdk.region().is_none() {
+        return Failure::new(
+            EXIT_USAGE,
+            "no AWS region is set: give --region, or set AWS_REGION (or a region in the AWS \
+             profile)",
+        );
+    }
+    let chain = || std::iter::successors(Some(err), |e| e.source());
+    let store = chain().find_map(|e| e.downcast_ref::<StoreError>());
+    // The store boxes the SDK's error, so it is a `Box<Error>` in the chain, not an `Error`.
+    let (table, operation, service) = match store {
+        Some(StoreError::Dynamo {
+            table,
+            operation,
+            source,
+        }) => (table.as_str(), *operation, Some(&**source)),
+        _ => (
+            "?",
+            "?",
+            chain().find_map(|e| e.downcast_ref::<aws_sdk_dynamodb::Error>()),
+        ),
+    };
+    let (flag, var) = if table == ctx.config.peer_transitions_table {
+        ("--transitions-table", config::PEER_TRANSITIONS_TABLE)
+    } else {
+        ("--state-table", config::PEER_STATE_TABLE)
+    };
+    if let Some(e) = service {
+        let message = match (e, e.code()) {
+            (aws_sdk_dynamodb::Error::ResourceNotFoundException(_), _) => Some(format!(
+                "DynamoDB table {table} does not exist in region {region}: check the table name \
+                 ({flag} or {var}) and the region (--region or AWS_REGION)"
+            )),
+            (_, Some("UnrecognizedClientException" | "InvalidSignatureException")) => {
+                Some(format!(
+                    "AWS rejected the credentials for DynamoDB {operation} in region {region}: check \
+                 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE ({detail})"
+                ))
+            }
+            (_, Some("ExpiredTokenException" | "ExpiredToken")) => Some(format!(
+                "the AWS credentials have expired (DynamoDB {operation} in region {region}): \
+                 refresh them, e.g. `aws sso login` ({detail})"
+            )),
+            (_, Some("AccessDeniedException")) => Some(format!(
+                "not allowed to call DynamoDB {operation} on table {table} in region {region}: \
+                 the caller needs dynamodb:{operation} on it ({detail})"
+            )),
+            _ => None,
+        };
+        if let Some(m) = message {
+            return Failure::new(EXIT_FAILED, m);
+        }
+    }
+    if chain().any(|e| e.downcast_ref::<CredentialsError>().is_some()) {
+        return Failure::new(
+            EXIT_FAILED,
+            format!(
+                "no AWS credentials were found (DynamoDB {operation} on table {table}, region \
+                 {region}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a \
+                 profile in ~/.aws (`aws configure`, `aws sso login`), or run where a role \
+                 provides them"
+            ),
+        );
+    }
+    if chain()
+        .filter_map(|e| e.downcast_ref::<ConnectorError>())
+        .any(|c| c.is_io() || c.is_timeout())
+    {
+        let endpoint = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().map(|url| format!("{v}={url}")))
+            .unwrap_or_else(|| format!("dynamodb.{region}.amazonaws.com"));
+        let cause = chain().last().map(|e| e.to_string()).unwrap_or_default();
+        return Failure::new(
+            EXIT_FAILED,
+            format!(
+                "DynamoDB could not be reached in region {region} ({endpoint}): check the region \
+                 (--region or AWS_REGION), the endpoint settings and the network ({cause})"
+            ),
+        );
+    }
+    Failure::new(EXIT_FAILED, format!("{detail} (region {region})"))
+}
+
+/// Whether table output may be coloured: stdout is a terminal and `NO_COLOR` is not set to
+/// anything (<https://no-color.org>), so pipes, files and scripts get plain text.
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A table in the commands' style: no borders, one line per row (never wrapped to the
+/// terminal's width, so `grep` and `awk` see whole rows), styled only when `color`.
+pub fn new_table(header: &[&str], color: bool) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .force_no_tty()
+        .set_header(header.to_vec());
+    if color {
+        table.enforce_styling();
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table
+}
+
+/// A table as text, without the padding comfy-table leaves at the end of each line.
+pub fn table_text(table: &comfy_table::Table) -> String {
+    table
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes `text` and a newline to stdout. A closed pipe (`peerwatch history | head`) is not an
+/// error: the reader has what it wanted.
+pub fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::new(
+            EXIT_FAILED,
+            format!("cannot write to stdout: {e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `value` to stdout as pretty JSON.
+pub fn emit_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot render JSON: {e}")))?;
+    emit(&text)
 }
