@@ -119,7 +119,8 @@ impl ManualClock {
     }
     pub fn set(&self, rfc3339: &str) {
         let t: Timestamp = rfc3339.parse().expect("an RFC 3339 time");
-        self.0.store(t.as_millis(), std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .store(t.as_millis(), std::sync::atomic::Ordering::SeqCst);
     }
     pub fn advance_secs(&self, secs: i64) {
         self.0
