@@ -165,7 +165,7 @@ pub async fn run(ctx: &Context, args: HistoryArgs) -> Result<(), Failure> {
     match ctx.output {
         Output::Json => emit_json(&doc)?,
         Output::Table if doc.transitions.is_empty() => {}
-        Output::Table => emit(&render(&doc, ctx.now, color_enabled()))?,
+        Output::Table => emit(&render(&doc, &query.scope, ctx.now, color_enabled()))?,
     }
     if doc.transitions.is_empty() {
         let after = if cursor.is_some() {
@@ -231,7 +231,7 @@ fn severity_color(severity: &str) -> Option<Color> {
 }
 
 /// The table output, then one line saying what was shown and how to continue.
-pub fn render(doc: &HistoryDocument, now: Timestamp, color: bool) -> String {
+pub fn render(doc: &HistoryDocument, scope: &Scope, now: Timestamp, color: bool) -> String {
     let mut t = new_table(
         &[
             "OBSERVED AT",
@@ -283,11 +283,7 @@ pub fn render(doc: &HistoryDocument, now: Timestamp, color: bool) -> String {
         ]);
     }
     let plural = if doc.count == 1 { "" } else { "s" };
-    let scope = scope_text(&match (&doc.scope.kind, &doc.scope.id) {
-        (&"peer", Some(id)) => Scope::Peer(id.clone()),
-        (&"routeServer", Some(id)) => Scope::RouteServer(id.clone()),
-        _ => Scope::Fleet,
-    });
+    let scope = scope_text(scope);
     let mut out = table_text(&t);
     out.push_str(&format!(
         "\n\n{} transition{plural} {scope}, newest first, from {} to {}",

@@ -186,11 +186,12 @@ pub fn explain(ctx: &Context, err: &(dyn std::error::Error + 'static)) -> Failur
             source,
         }) => (table.as_str(), *operation, Some(&**source)),
         _ => (
-            "?",
-            "?",
+            "",
+            "request",
             chain().find_map(|e| e.downcast_ref::<aws_sdk_dynamodb::Error>()),
         ),
     };
+    let table = if table.is_empty() { "(unknown)" } else { table };
     let (flag, var) = if table == ctx.config.peer_transitions_table {
         ("--transitions-table", config::PEER_TRANSITIONS_TABLE)
     } else {
@@ -204,8 +205,8 @@ pub fn explain(ctx: &Context, err: &(dyn std::error::Error + 'static)) -> Failur
             )),
             (_, Some("UnrecognizedClientException" | "InvalidSignatureException")) => {
                 Some(format!(
-                    "AWS rejected the credentials for DynamoDB {operation} in region {region}: check \
-                 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE ({detail})"
+                    "AWS rejected the credentials for DynamoDB {operation} in region {region}: \
+                     check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE ({detail})"
                 ))
             }
             (_, Some("ExpiredTokenException" | "ExpiredToken")) => Some(format!(
@@ -253,8 +254,8 @@ pub fn explain(ctx: &Context, err: &(dyn std::error::Error + 'static)) -> Failur
     Failure::new(EXIT_FAILED, format!("{detail} (region {region})"))
 }
 
-/// Whether table output may be coloured: stdout is a terminal and `NO_COLOR` is not set to
-/// anything (<https://no-color.org>), so pipes, files and scripts get plain text.
+/// Whether table output may be coloured: stdout is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>), so pipes, files and scripts get plain text.
 pub fn color_enabled() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
