@@ -2,7 +2,9 @@
 
 use clap::Args;
 
-use super::{Context, EXIT_FAILED, Failure, Output};
+use std::fmt::Write;
+
+use super::{Context, EXIT_FAILED, Failure, Output, emit, emit_json};
 use crate::cycle::{Poller, RunOptions, Summary, error_chain};
 
 #[derive(Args, Debug)]
@@ -23,67 +25,64 @@ pub async fn run(ctx: &Context, args: PollArgs) -> Result<(), Failure> {
         deadline: None,
     };
     match poller.run(opts).await {
-        Ok(summary) => {
-            print_summary(&summary, ctx.output);
-            Ok(())
-        }
+        Ok(summary) => match ctx.output {
+            Output::Json => emit_json(&summary),
+            Output::Table => emit(&summary_text(&summary)),
+        },
         Err(e) => Err(Failure::new(EXIT_FAILED, error_chain(&e))),
     }
 }
 
-fn print_summary(s: &Summary, output: Output) {
-    match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(s).expect("a summary is plain data")
-        ),
-        Output::Table => {
-            let mode = if s.dry_run {
-                " (dry run: nothing written)"
-            } else {
-                ""
-            };
-            println!("poll cycle done in {} ms{mode}", s.duration_ms);
-            println!("  peers seen             {}", s.peers_seen);
-            println!("  transitions detected   {}", s.transitions_detected);
-            println!("  transitions recorded   {}", s.transitions_recorded);
-            if s.transitions_lost_race > 0 {
-                println!("  recorded by another run {}", s.transitions_lost_race);
-            }
-            if s.transitions_deferred > 0 {
-                println!("  deferred to next run   {}", s.transitions_deferred);
-            }
-            println!("  notifications sent     {}", s.notifications_sent);
-            println!("  notifications retried  {}", s.notifications_retried);
-            if s.notifications_pending > 0 {
-                println!(
-                    "  notifications PENDING  {} (publish failed; the next run retries)",
-                    s.notifications_pending
-                );
-            }
-            for d in &s.detected {
-                let changes: Vec<String> = d
-                    .changes
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{} {}->{}",
-                            c.field,
-                            c.from.as_deref().unwrap_or("-"),
-                            c.to.as_deref().unwrap_or("-")
-                        )
-                    })
-                    .collect();
-                let notify = if d.notify { "notify" } else { "record" };
-                println!(
-                    "  {} {:<10} {:<15} {:<8} {notify:<6} {}",
-                    d.route_server_peer_id,
-                    d.kind,
-                    d.event,
-                    d.severity,
-                    changes.join(", ")
-                );
-            }
-        }
+/// The summary as the table output shows it.
+fn summary_text(s: &Summary) -> String {
+    let mut out = String::new();
+    let mode = if s.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "poll cycle done in {} ms{mode}", s.duration_ms);
+    let _ = writeln!(out, "  peers seen             {}", s.peers_seen);
+    let _ = writeln!(out, "  transitions detected   {}", s.transitions_detected);
+    let _ = writeln!(out, "  transitions recorded   {}", s.transitions_recorded);
+    if s.transitions_lost_race > 0 {
+        let _ = writeln!(out, "  recorded by another run {}", s.transitions_lost_race);
     }
+    if s.transitions_deferred > 0 {
+        let _ = writeln!(out, "  deferred to next run   {}", s.transitions_deferred);
+    }
+    let _ = writeln!(out, "  notifications sent     {}", s.notifications_sent);
+    let _ = writeln!(out, "  notifications retried  {}", s.notifications_retried);
+    if s.notifications_pending > 0 {
+        let _ = writeln!(
+            out,
+            "  notifications PENDING  {} (publish failed; the next run retries)",
+            s.notifications_pending
+        );
+    }
+    for d in &s.detected {
+        let changes: Vec<String> = d
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}->{}",
+                    c.field,
+                    c.from.as_deref().unwrap_or("-"),
+                    c.to.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        let notify = if d.notify { "notify" } else { "record" };
+        let _ = writeln!(
+            out,
+            "  {} {:<10} {:<15} {:<8} {notify:<6} {}",
+            d.route_server_peer_id,
+            d.kind,
+            d.event,
+            d.severity,
+            changes.join(", ")
+        );
+    }
+    out.trim_end().to_string()
 }

@@ -9,7 +9,10 @@ use clap::Args;
 use comfy_table::{Cell, CellAlignment, Color};
 
 use super::time::{TIME_FORMS, absolute, parse_time};
-use super::{Context, EXIT_EMPTY, EXIT_FAILED, EXIT_USAGE, Failure, Output, explain};
+use super::{
+    Context, EXIT_EMPTY, EXIT_FAILED, EXIT_USAGE, Failure, Output, color_enabled, emit, emit_json,
+    explain, new_table, table_text,
+};
 use crate::history::{History, HistoryQuery, HistoryRow, Scope};
 use crate::model::{PeerRecord, Timestamp};
 use crate::report::{self, Condition, Report, format_percent, format_span, timeline};
@@ -288,57 +291,6 @@ pub fn render(report: &Report, color: bool) -> String {
          under way at --since counts from --since.",
     );
     out
-}
-
-// Output in the same conventions as `status` and `history`: borderless tables never wrapped,
-// colour only on a terminal without NO_COLOR, a closed pipe is not an error.
-// TODO: use the shared helpers of `cli` (new_table, table_text, emit, emit_json,
-// color_enabled) once they are committed there.
-
-fn color_enabled() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-fn new_table(header: &[&str], color: bool) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_preset(comfy_table::presets::NOTHING)
-        .force_no_tty()
-        .set_header(header.to_vec());
-    if color {
-        table.enforce_styling();
-    }
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    table
-}
-
-fn table_text(table: &comfy_table::Table) -> String {
-    table
-        .lines()
-        .map(|l| l.trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn emit(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::new(
-            EXIT_FAILED,
-            format!("cannot write to stdout: {e}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn emit_json(report: &Report) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(report)
-        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot render JSON: {e}")))?;
-    emit(&text)
 }
 
 fn span(seconds: Option<f64>) -> String {
