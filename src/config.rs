@@ -10,6 +10,12 @@ pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 pub const ROUTE_SERVER_IDS: &str = "ROUTE_SERVER_IDS";
 pub const HISTORY_RETENTION_DAYS: &str = "HISTORY_RETENTION_DAYS";
 pub const NOTIFY_MIN_SEVERITY: &str = "NOTIFY_MIN_SEVERITY";
+pub const STORM_THRESHOLD: &str = "STORM_THRESHOLD";
+pub const FLAP_THRESHOLD: &str = "FLAP_THRESHOLD";
+pub const FLAP_WINDOW_MINUTES: &str = "FLAP_WINDOW_MINUTES";
+pub const FLAP_HOLD_MINUTES: &str = "FLAP_HOLD_MINUTES";
+pub const REMIND_EVERY_MINUTES: &str = "REMIND_EVERY_MINUTES";
+pub const PEER_METRICS: &str = "PEER_METRICS";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -21,6 +27,39 @@ pub struct Config {
     /// 0 keeps history forever.
     pub history_retention_days: u32,
     pub notify_min_severity: Severity,
+    pub alerting: Alerting,
+}
+
+/// How alerts are grouped, damped and repeated (README, "Alert rules"); the defaults are meant
+/// to be right without tuning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alerting {
+    /// More alerts than this for one route server in one cycle are sent as one grouped
+    /// message (`STORM_THRESHOLD`, default 5; 0 never groups).
+    pub storm_threshold: u32,
+    /// More health changes than this within `flap_window_minutes` mark a peer flapping
+    /// (`FLAP_THRESHOLD`, default 4; 0 turns flap detection off).
+    pub flap_threshold: u32,
+    pub flap_window_minutes: u32,
+    /// A flapping peer settles after this long without a health change (`FLAP_HOLD_MINUTES`).
+    pub flap_hold_minutes: u32,
+    /// While an alert stays open, one reminder this often (`REMIND_EVERY_MINUTES`; 0: none).
+    pub remind_every_minutes: u32,
+    /// Per-peer metrics (`PEER_METRICS`): one custom CloudWatch metric per peer, billed monthly.
+    pub peer_metrics: bool,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting {
+            storm_threshold: 5,
+            flap_threshold: 4,
+            flap_window_minutes: 30,
+            flap_hold_minutes: 15,
+            remind_every_minutes: 60,
+            peer_metrics: false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -115,6 +154,64 @@ impl Config {
                 }
             },
         };
+        let whole = |name: &'static str, default: u32, max: u32, why: &'static str| match get(name)
+        {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    why,
+                }),
+        };
+        let d = Alerting::default();
+        let alerting = Alerting {
+            storm_threshold: whole(
+                STORM_THRESHOLD,
+                d.storm_threshold,
+                100_000,
+                "expected a whole number of alerts (0 never groups)",
+            )?,
+            flap_threshold: whole(
+                FLAP_THRESHOLD,
+                d.flap_threshold,
+                1_000,
+                "expected a whole number of health changes (0 turns flap detection off)",
+            )?,
+            flap_window_minutes: whole(
+                FLAP_WINDOW_MINUTES,
+                d.flap_window_minutes,
+                10_080,
+                "expected whole minutes, 0 to 10080 (a week)",
+            )?,
+            flap_hold_minutes: whole(
+                FLAP_HOLD_MINUTES,
+                d.flap_hold_minutes,
+                10_080,
+                "expected whole minutes, 0 to 10080 (a week)",
+            )?,
+            remind_every_minutes: whole(
+                REMIND_EVERY_MINUTES,
+                d.remind_every_minutes,
+                525_600,
+                "expected whole minutes (0 turns reminders off)",
+            )?,
+            peer_metrics: match get(PEER_METRICS).map(|v| v.to_ascii_lowercase()) {
+                None => d.peer_metrics,
+                Some(v) if v == "true" => true,
+                Some(v) if v == "false" => false,
+                Some(v) => {
+                    return Err(ConfigError::Invalid {
+                        name: PEER_METRICS,
+                        value: v,
+                        why: "expected true or false",
+                    });
+                }
+            },
+        };
         Ok(Config {
             peer_state_table,
             peer_transitions_table,
@@ -122,6 +219,7 @@ impl Config {
             route_server_ids,
             history_retention_days,
             notify_min_severity,
+            alerting,
         })
     }
 
@@ -165,6 +263,7 @@ mod tests {
         assert_eq!(c.route_server_ids, None);
         assert_eq!(c.history_retention_days, 90);
         assert_eq!(c.notify_min_severity, Severity::Warning);
+        assert_eq!(c.alerting, Alerting::default());
     }
 
     #[test]
@@ -178,6 +277,12 @@ mod tests {
             (ROUTE_SERVER_IDS, "rs-1, rs-2"),
             (HISTORY_RETENTION_DAYS, "0"),
             (NOTIFY_MIN_SEVERITY, "CRITICAL"),
+            (STORM_THRESHOLD, "0"),
+            (FLAP_THRESHOLD, "6"),
+            (FLAP_WINDOW_MINUTES, "60"),
+            (FLAP_HOLD_MINUTES, "20"),
+            (REMIND_EVERY_MINUTES, "0"),
+            (PEER_METRICS, "TRUE"),
         ]);
         let c = config(&vars).unwrap();
         assert_eq!(
@@ -186,6 +291,17 @@ mod tests {
         );
         assert_eq!(c.history_retention_days, 0);
         assert_eq!(c.notify_min_severity, Severity::Critical);
+        assert_eq!(
+            c.alerting,
+            Alerting {
+                storm_threshold: 0,
+                flap_threshold: 6,
+                flap_window_minutes: 60,
+                flap_hold_minutes: 20,
+                remind_every_minutes: 0,
+                peer_metrics: true,
+            }
+        );
     }
 
     #[test]
@@ -204,6 +320,11 @@ mod tests {
             (HISTORY_RETENTION_DAYS, "-1"),
             (NOTIFY_MIN_SEVERITY, "recovery"),
             (PEER_STATE_TABLE, "bad table!"),
+            (STORM_THRESHOLD, "five"),
+            (FLAP_THRESHOLD, "-4"),
+            (FLAP_WINDOW_MINUTES, "99999"),
+            (REMIND_EVERY_MINUTES, "1.5"),
+            (PEER_METRICS, "yes"),
         ] {
             let mut vars = TABLES.to_vec();
             vars.push((name, value));

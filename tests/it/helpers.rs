@@ -205,6 +205,7 @@ impl Stack {
             route_server_ids: None,
             history_retention_days: 90,
             notify_min_severity: Severity::Warning,
+            alerting: Default::default(),
         };
         adjust(&mut config);
         let poller = Self::poller_with(&sim, &moto, &moto, &recorder, config.clone());
