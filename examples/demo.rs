@@ -7,18 +7,22 @@
 //! Lambda and of `peerwatch poll`) six times while peers of a small fleet break, flap,
 //! recover, vanish and are deleted. At the end it shows the recorded history (a `Query` of
 //! the `ByDay` index), the current `PeerState`, every alert delivered to an SQS subscriber,
-//! and the plain text an email subscriber gets.
+//! and the plain text an email subscriber gets. Then it runs the operator CLI, the real
+//! `peerwatch` binary, on the same tables as a user would (`status`, `history`, `report` with
+//! an SVG timeline), and checks what those commands answer.
 //!
-//! The simulator is looked for next to this executable (`target/debug/route-server-sim`
-//! beside `target/debug/examples/demo`), or at `ROUTE_SERVER_SIM_BIN`; moto runs on the
-//! project venv's Python (`make venv`), or `PEERWATCH_PYTHON`. Exit status 0 means every
-//! poll did what the narration says it should.
+//! The simulator and the CLI are looked for next to this executable
+//! (`target/debug/route-server-sim` and `target/debug/peerwatch` beside
+//! `target/debug/examples/demo`), the simulator also at `ROUTE_SERVER_SIM_BIN`; moto runs on
+//! the project venv's Python (`make venv`), or `PEERWATCH_PYTHON`. Exit status 0 means every
+//! poll and every command did what the narration says it should.
 
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,6 +52,8 @@ const QUEUE: &str = "peerwatch-demo-deliveries";
 
 fn main() -> ExitCode {
     let started = Instant::now();
+    // The start of the run, for `peerwatch report --since`: before anything is recorded.
+    let run_start = Timestamp::now();
     let ui = Ui::detect();
 
     // Loopback traffic must not go to a proxy a developer machine may have configured: not
@@ -67,6 +73,16 @@ fn main() -> ExitCode {
         "{}",
         ui.bold("peerwatch demo: the poller's job end to end, on local emulators (no AWS account)")
     );
+
+    // Both binaries come from the same `cargo build --bins --examples`; fail before starting
+    // anything when one is missing.
+    let peerwatch_bin = match sibling_binary("peerwatch") {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("demo: {}", error_chain(e.as_ref()));
+            return ExitCode::FAILURE;
+        }
+    };
 
     ui.heading("1. Local emulators");
     let emulators = match start_emulators(&ui) {
@@ -124,7 +140,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(demo(&ui, &sim_url));
+    let cli = PeerwatchCli::new(peerwatch_bin, &ui, &sim_url, &moto_url);
+    let outcome = runtime.block_on(demo(&ui, &sim_url, &cli, run_start));
     drop(runtime);
     drop(emulators);
     match outcome {
@@ -197,20 +214,30 @@ fn simulator_binary() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("ROUTE_SERVER_SIM_BIN") {
         return Ok(PathBuf::from(path));
     }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .ok_or("cannot tell the target directory from this executable's path")?;
-    let path = profile_dir.join(format!("route-server-sim{}", std::env::consts::EXE_SUFFIX));
+    sibling_binary("route-server-sim")
+}
+
+/// `target/debug/examples/demo` -> `target/debug/NAME`: a binary of the same build.
+fn sibling_binary(name: &str) -> Result<PathBuf> {
+    let path = profile_dir()?.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.is_file() {
         return Err(format!(
-            "no simulator at {}: build it first with `cargo build --bins --examples` (or run `make demo`)",
+            "no {name} at {}: build it first with `cargo build --bins --examples` (or run `make demo`)",
             path.display()
         )
         .into());
     }
     Ok(path)
+}
+
+/// `target/debug` for `target/debug/examples/demo`.
+fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .ok_or("cannot tell the target directory from this executable's path")?
+        .to_path_buf())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -254,7 +281,12 @@ struct Cast {
     deleted: Peer,
 }
 
-async fn demo(ui: &Ui, sim_url: &str) -> Result<Vec<String>> {
+async fn demo(
+    ui: &Ui,
+    sim_url: &str,
+    cli: &PeerwatchCli,
+    run_start: Timestamp,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let sns = aws_sdk_sns::Client::new(&sdk);
@@ -826,47 +858,57 @@ async fn demo(ui: &Ui, sim_url: &str) -> Result<Vec<String>> {
         }
     }
 
+    // --- 4e. The operator CLI ------------------------------------------------------------
+    ui.heading("4e. The same tables through the operator CLI, `peerwatch`, as a user runs it");
+    problems.extend(cli_section(ui, cli, run_start, &fleet, &cast, &history));
+
     // --- 5. Real AWS -------------------------------------------------------------------
     let day = days.last().cloned().unwrap_or_default();
     let peer = &cast.failed.id;
     ui.heading("5. The same against real AWS");
     let commands = [
-        "# Deploy the stack (function, schedule, tables, topic, alarms) from the SAM template",
-        "sam build --template-file infra/template.yaml && sam deploy --guided",
+        "# Deploy the stack (function, schedule, tables, topic, alarms) from infra/template.yaml;",
+        "# arm64 by default, for x86_64 add --parameter-overrides Architecture=x86_64 to both commands",
+        "cd infra && sam build && sam deploy --guided",
         "",
-        "# The poller's settings, for the CLI (the Lambda gets them from the template)",
-        "export PEER_STATE_TABLE=PeerState PEER_TRANSITIONS_TABLE=PeerTransitions",
-        "export ALERT_TOPIC_ARN=arn:aws:sns:REGION:ACCOUNT:peerwatch-alerts",
+        "# Point the CLI at the stack: AWS_REGION, PEER_STATE_TABLE, PEER_TRANSITIONS_TABLE and",
+        "# ALERT_TOPIC_ARN from its CliEnvironment output",
+        "eval \"$(aws cloudformation describe-stacks --stack-name peerwatch \\",
+        "  --query \"Stacks[0].Outputs[?OutputKey=='CliEnvironment'].OutputValue\" --output text)\"",
         "",
-        "# One poll by hand, through the Lambda's code path (--dry-run: detect, write nothing)",
+        "# One poll by hand, through the Lambda's code path (--dry-run: detect, write and send nothing;",
+        "# `make release` builds the CLI as target/release/peerwatch)",
         "peerwatch poll --dry-run",
-        "peerwatch poll",
         "",
-        "# Current state, one peer's history, a report",
+        "# Current state, one peer's history, and 30 days of availability with a timeline picture",
         "peerwatch status",
-        &format!("peerwatch history --peer {peer}"),
-        "peerwatch report",
+        &format!("peerwatch history --peer {peer} --since 7d"),
+        "peerwatch report --since 30d --svg timeline.svg",
         "",
         "# The same with the AWS CLI: what EC2 says now ...",
         "aws ec2 describe-route-server-peers \\",
         "  --query 'RouteServerPeers[].[RouteServerPeerId,State,BgpStatus.Status,BfdStatus.Status,FailureReason]' --output table",
+        "# ... what is down now (the state table is small) ...",
+        "aws dynamodb scan --table-name peerwatch-PeerState --filter-expression 'Health = :h' \\",
+        "  --expression-attribute-values '{\":h\":{\"S\":\"down\"}}'",
         "# ... one peer's history, newest first ...",
-        "aws dynamodb query --table-name PeerTransitions \\",
+        "aws dynamodb query --table-name peerwatch-PeerTransitions \\",
         "  --key-condition-expression 'RouteServerPeerId = :p' \\",
         &format!(
             "  --expression-attribute-values '{{\":p\":{{\"S\":\"{peer}\"}}}}' --no-scan-index-forward"
         ),
         "# ... everything recorded on one day, oldest first (no Scan) ...",
-        "aws dynamodb query --table-name PeerTransitions --index-name ByDay \\",
+        "aws dynamodb query --table-name peerwatch-PeerTransitions --index-name ByDay \\",
         "  --key-condition-expression '#d = :d' --expression-attribute-names '{\"#d\":\"Day\"}' \\",
         &format!("  --expression-attribute-values '{{\":d\":{{\"S\":\"{day}\"}}}}'"),
         "# ... notifications still waiting to be sent (the sparse outbox index)",
-        "aws dynamodb query --table-name PeerTransitions --index-name PendingNotifications \\",
+        "aws dynamodb query --table-name peerwatch-PeerTransitions --index-name PendingNotifications \\",
         "  --key-condition-expression '#p = :p' --expression-attribute-names '{\"#p\":\"Pending\"}' \\",
         "  --expression-attribute-values '{\":p\":{\"S\":\"pending\"}}'",
         "",
-        "# Subscribe to the alerts: email, or only critical and recovery to a queue",
-        "aws sns subscribe --topic-arn \"$ALERT_TOPIC_ARN\" --protocol email --notification-endpoint you@example.com",
+        "# Subscribe to the alerts: email (confirm the link AWS sends), or only critical and recovery",
+        "# to a queue whose policy lets the topic send (see the README's Subscribing to alerts)",
+        "aws sns subscribe --topic-arn \"$ALERT_TOPIC_ARN\" --protocol email --notification-endpoint network-alerts@example.com",
         "aws sns subscribe --topic-arn \"$ALERT_TOPIC_ARN\" --protocol sqs --notification-endpoint QUEUE_ARN \\",
         "  --attributes '{\"FilterPolicy\":\"{\\\"severity\\\":[\\\"critical\\\",\\\"recovery\\\"]}\"}'",
     ];
@@ -880,6 +922,194 @@ async fn demo(ui: &Ui, sim_url: &str) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Section 4e: `status`, `history` and `report` through the real binary, each shown as a user
+/// sees it (its table, on this process's stdout) and checked through its `--output json`.
+/// Answers what differed from the expected figures.
+fn cli_section(
+    ui: &Ui,
+    cli: &PeerwatchCli,
+    run_start: Timestamp,
+    fleet: &[String],
+    cast: &Cast,
+    history: &[Item],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    println!(
+        "  `peerwatch` is {}, started with none of this demo's environment but the shell's",
+        shown(&cli.bin).display()
+    );
+    println!("  (PATH, HOME, proxies) and what a user would export:");
+    for line in cli.exports() {
+        println!("    {}", ui.dim(&line));
+    }
+
+    // status: every peer still listed, and the vanished one apart.
+    let present: BTreeSet<String> = fleet
+        .iter()
+        .filter(|id| **id != cast.vanisher.id)
+        .cloned()
+        .collect();
+    let vanished = BTreeSet::from([cast.vanisher.id.clone()]);
+    let args = ["status"];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli.json(&args).and_then(|doc| {
+            let (got, gone) = (peer_ids(&doc["peers"]), peer_ids(&doc["vanished"]));
+            if got == present && gone == vanished {
+                Ok(format!(
+                    "{} peers listed, {} vanished",
+                    got.len(),
+                    gone.len()
+                ))
+            } else {
+                Err(format!(
+                    "`peerwatch status` listed {got:?} and vanished {gone:?}, expected {present:?} and {vanished:?}"
+                ))
+            }
+        });
+    }
+    cli.verdict(ui, verdict, &mut problems);
+
+    // history --limit 8: the 8 newest of what section 4a read from the ByDay index.
+    let mut newest: Vec<String> = history.iter().map(|i| s(i, "ObservedAt")).collect();
+    newest.sort_unstable_by(|a, b| b.cmp(a));
+    newest.truncate(8);
+    let args = ["history", "--limit", "8"];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli.json(&args).and_then(|doc| {
+            let got: Vec<String> = doc["transitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["observedAt"].as_str().unwrap_or_default().to_string())
+                .collect();
+            if got.len() == 8 && doc["count"] == 8 && got == newest && doc["nextToken"].is_string()
+            {
+                Ok("8 rows, the newest of the 4a history, and a token for the next page".into())
+            } else {
+                Err(format!(
+                    "`peerwatch history --limit 8` gave {} rows (count {}, nextToken {}) observed at {got:?}, expected 8 observed at {newest:?} and a token",
+                    got.len(),
+                    doc["count"],
+                    doc["nextToken"]
+                ))
+            }
+        });
+    }
+    cli.verdict(ui, verdict, &mut problems);
+
+    // history --peer: the failed peer's own transitions, newest first.
+    let peer = cast.failed.id.as_str();
+    let events: Vec<String> = history
+        .iter()
+        .rev()
+        .filter(|i| s(i, "RouteServerPeerId") == peer)
+        .map(|i| s(i, "Event"))
+        .collect();
+    let args = ["history", "--peer", peer];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli.json(&args).and_then(|doc| {
+            let got: Vec<String> = doc["transitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["event"].as_str().unwrap_or_default().to_string())
+                .collect();
+            if got == events && doc["scope"]["id"] == peer {
+                Ok(format!("{} transitions: {}", got.len(), got.join(", ")))
+            } else {
+                Err(format!(
+                    "`peerwatch history --peer {peer}` gave events {got:?}, expected {events:?}"
+                ))
+            }
+        });
+    }
+    cli.verdict(ui, verdict, &mut problems);
+
+    // report: every peer of the fleet observed since the run began; the failed peer had one
+    // outage and recovered from it; the SVG has a row per peer.
+    let since = run_start.to_string();
+    let svg = shown(&cli.svg);
+    let svg_arg = svg.display().to_string();
+    let args = ["report", "--since", &since, "--svg", &svg_arg];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli
+            .json(&["report", "--since", &since])
+            .and_then(|doc| {
+                let peers = doc["peers"].as_array().cloned().unwrap_or_default();
+                let ids = peer_ids(&doc["peers"]);
+                let expected: BTreeSet<String> = fleet.iter().cloned().collect();
+                let failed = peers
+                    .iter()
+                    .find(|p| p["routeServerPeerId"] == peer)
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                if ids != expected {
+                    return Err(format!(
+                        "`peerwatch report` covered {ids:?}, expected the whole fleet {expected:?}"
+                    ));
+                }
+                if failed["outageCount"] != 1
+                    || failed["recoveredCount"] != 1
+                    || !failed["openOutage"].is_null()
+                {
+                    return Err(format!(
+                        "`peerwatch report`: {peer} had {} outages, {} recovered, open {}; expected 1, 1 and none",
+                        failed["outageCount"], failed["recoveredCount"], failed["openOutage"]
+                    ));
+                }
+                Ok(format!(
+                    "{} peers; {peer}: 1 outage, recovered in {}",
+                    ids.len(),
+                    failed["meanTimeToRecoverSeconds"]
+                        .as_f64()
+                        .map_or_else(|| "-".to_string(), |secs| format!("{secs:.1} s"))
+                ))
+            })
+            .and_then(|figures| {
+                let text = std::fs::read_to_string(&cli.svg)
+                    .map_err(|e| format!("cannot read {}: {e}", cli.svg.display()))?;
+                let rows = text.matches("data-peer-id=\"").count();
+                if rows == fleet.len() && text.contains(&format!("data-peer-id=\"{peer}\"")) {
+                    Ok(format!("{figures}; timeline with {rows} peer rows"))
+                } else {
+                    Err(format!(
+                        "{} has {rows} peer rows, expected {} including {peer}",
+                        cli.svg.display(),
+                        fleet.len()
+                    ))
+                }
+            });
+    }
+    cli.verdict(ui, verdict, &mut problems);
+    println!();
+    println!(
+        "  The timeline picture is at {}; open it in a browser (hover a segment for its times).",
+        ui.bold(&cli.svg.display().to_string())
+    );
+    problems
+}
+
+/// The `routeServerPeerId`s of a JSON list of peers.
+fn peer_ids(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["routeServerPeerId"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// `path` relative to the current directory when it is under it (`target/debug/peerwatch`).
+fn shown(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 fn summary_line(s: &Summary) -> String {
@@ -1096,6 +1326,166 @@ where
     E: Error + 'static,
 {
     move |e| format!("{what} failed: {}", DisplayErrorContext(&e)).into()
+}
+
+// ---------------------------------------------------------------------------------------
+// The operator CLI, run as a separate program
+
+/// The `peerwatch` binary of this build and the environment it is started with: the shell's
+/// basics from this process, then only the settings a user would export. Endpoints reach it
+/// through `AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SNS` alone.
+struct PeerwatchCli {
+    bin: PathBuf,
+    /// Where `report --svg` writes the timeline: `target/demo-timeline.svg`.
+    svg: PathBuf,
+    settings: Vec<(&'static str, String)>,
+    inherited: Vec<(String, std::ffi::OsString)>,
+}
+
+/// What the commands keep from this process's environment: nothing of AWS's.
+const SHELL_BASICS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TERM",
+    "NO_COLOR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+impl PeerwatchCli {
+    fn new(bin: PathBuf, ui: &Ui, sim_url: &str, moto_url: &str) -> PeerwatchCli {
+        let target_dir = bin
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+        let settings = vec![
+            (config::PEER_STATE_TABLE, STATE_TABLE.to_string()),
+            (
+                config::PEER_TRANSITIONS_TABLE,
+                TRANSITIONS_TABLE.to_string(),
+            ),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+            ("AWS_ENDPOINT_URL_EC2", sim_url.to_string()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto_url.to_string()),
+            ("AWS_ENDPOINT_URL_SNS", moto_url.to_string()),
+        ];
+        let mut inherited: Vec<(String, std::ffi::OsString)> = SHELL_BASICS
+            .iter()
+            .filter_map(|name| std::env::var_os(name).map(|v| (name.to_string(), v)))
+            .collect();
+        // The commands colour only on a terminal; where the demo itself does not colour one
+        // (TERM=dumb), they do not either.
+        if !ui.colour {
+            inherited.retain(|(name, _)| name != "NO_COLOR");
+            inherited.push(("NO_COLOR".to_string(), "1".into()));
+        }
+        PeerwatchCli {
+            svg: target_dir.join("demo-timeline.svg"),
+            bin,
+            settings,
+            inherited,
+        }
+    }
+
+    /// The settings as `export` lines a user would type.
+    fn exports(&self) -> Vec<String> {
+        let group = |names: &[&str]| {
+            let pairs: Vec<String> = self
+                .settings
+                .iter()
+                .filter(|(name, _)| names.contains(name))
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            format!("export {}", pairs.join(" "))
+        };
+        vec![
+            group(&[
+                config::PEER_STATE_TABLE,
+                config::PEER_TRANSITIONS_TABLE,
+                "AWS_REGION",
+            ]),
+            group(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]),
+            group(&["AWS_ENDPOINT_URL_EC2"]),
+            group(&["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS"]),
+        ]
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.bin);
+        command.args(args).env_clear();
+        command.envs(self.inherited.iter().map(|(k, v)| (k, v)));
+        command.envs(self.settings.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Prints `$ peerwatch ARGS` dimmed, then runs it on this process's stdout and stderr, so
+    /// its table is coloured when they are a terminal. A problem unless it exits 0.
+    fn show(&self, ui: &Ui, args: &[&str]) -> Result<String, String> {
+        let line = format!("peerwatch {}", args.join(" "));
+        println!();
+        println!("  {}", ui.dim(&format!("$ {line}")));
+        let _ = std::io::stdout().flush();
+        let status = tokio::task::block_in_place(|| {
+            self.command(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit())
+                .status()
+        })
+        .map_err(|e| format!("`{line}` could not start: {e}"))?;
+        match status.code() {
+            Some(0) => Ok(String::new()),
+            Some(code) => Err(format!("`{line}` exited with {code}, expected 0")),
+            None => Err(format!("`{line}` was ended by a signal ({status})")),
+        }
+    }
+
+    /// Runs `peerwatch ARGS --output json` quietly and answers its document.
+    fn json(&self, args: &[&str]) -> Result<Value, String> {
+        let line = format!("peerwatch {} --output json", args.join(" "));
+        let out = tokio::task::block_in_place(|| {
+            self.command(args)
+                .args(["--output", "json"])
+                .stdin(Stdio::null())
+                .output()
+        })
+        .map_err(|e| format!("`{line}` could not start: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`{line}` ended with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("`{line}` printed something other than JSON: {e}"))
+    }
+
+    /// `-> exit 0; FIGURES  [as expected]`, or the problem in red (and kept).
+    fn verdict(&self, ui: &Ui, verdict: Result<String, String>, problems: &mut Vec<String>) {
+        match verdict {
+            Ok(figures) => println!(
+                "  -> exit 0; checked with --output json: {figures}  [{}]",
+                ui.green("as expected")
+            ),
+            Err(problem) => {
+                println!("  -> {}", ui.red(&problem));
+                problems.push(problem);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
