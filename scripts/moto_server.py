@@ -9,7 +9,23 @@ import argparse
 import sys
 import threading
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
+
+# DynamoDB applies a transaction's conditions and writes atomically; moto's backends take no
+# locks, so two concurrent conditional writes could both pass. Serving one request at a time
+# gives the emulator DynamoDB's atomicity (the overlap tests depend on it), at no cost that
+# matters here: every request is in-memory and quick, and no test long-polls SQS.
+_one_at_a_time = threading.Lock()
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _serialised(self, environ, start_response):
+    with _one_at_a_time:
+        return _dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _serialised
 
 
 def main() -> None:

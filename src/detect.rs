@@ -4,9 +4,20 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{
-    Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot, Severity,
-    Timestamp, Transition, TransitionKind,
+    AlertState, Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot,
+    Severity, Timestamp, Transition, TransitionKind,
 };
+
+/// The tag that mutes a peer: `true`, or the RFC 3339 time the mute ends.
+pub const MUTE_TAG: &str = "peerwatch:mute";
+
+/// A mute set with `peerwatch mute`: a peer (`rsp-...`) or a whole route server (`rs-...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mute {
+    pub target: String,
+    /// `None`: until `peerwatch unmute`.
+    pub until: Option<Timestamp>,
+}
 
 /// The alerting rules a run applies.
 #[derive(Debug, Clone)]
@@ -15,18 +26,48 @@ pub struct Rules {
     pub min_severity: Severity,
     /// Only peers of these route servers are watched (`None`: all).
     pub route_server_ids: Option<Vec<String>>,
+    /// More health changes than this within `flap_window_secs` make a peer flapping (0: off).
+    pub flap_threshold: u32,
+    pub flap_window_secs: i64,
+    /// A flapping peer settles after this long without a health change.
+    pub flap_hold_secs: i64,
+    /// One reminder this often while an alert stays open (0: none).
+    pub remind_every_secs: i64,
+    /// Mutes from the store; tags are read from each peer.
+    pub mutes: Vec<Mute>,
 }
 
 impl Default for Rules {
     fn default() -> Self {
+        let a = crate::config::Alerting::default();
         Rules {
             min_severity: Severity::Warning,
             route_server_ids: None,
+            flap_threshold: a.flap_threshold,
+            flap_window_secs: i64::from(a.flap_window_minutes) * 60,
+            flap_hold_secs: i64::from(a.flap_hold_minutes) * 60,
+            remind_every_secs: i64::from(a.remind_every_minutes) * 60,
+            mutes: Vec::new(),
         }
     }
 }
 
 impl Rules {
+    /// Whether `peer` is muted at `now`, by its tag or by a stored mute of it or its route
+    /// server.
+    pub fn muted(&self, peer: &PeerSnapshot, now: Timestamp) -> bool {
+        let active = |until: Option<Timestamp>| until.is_none_or(|u| now < u);
+        let by_tag = peer.tags.get(MUTE_TAG).is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("true") || v.parse::<Timestamp>().is_ok_and(|u| now < u)
+        });
+        by_tag
+            || self.mutes.iter().any(|m| {
+                (m.target == peer.route_server_peer_id || m.target == peer.route_server_id)
+                    && active(m.until)
+            })
+    }
+
     fn in_scope(&self, route_server_id: &str) -> bool {
         self.route_server_ids
             .as_ref()
@@ -85,7 +126,8 @@ pub fn detect(
             continue;
         }
         let t = match known.get(&peer.route_server_peer_id) {
-            Some(prev) if prev.present => changed(prev, peer, observed_at, rules),
+            Some(prev) if prev.present => changed(prev, peer, observed_at, rules)
+                .or_else(|| follow_up(prev, peer, observed_at, rules)),
             prev => Some(discovered(prev, peer, observed_at, rules)),
         };
         out.extend(t);
@@ -191,6 +233,84 @@ fn changed(
     Some(build.finish(peer.clone(), true, rules))
 }
 
+/// For a peer whose fields did not change: what the alert rules owe on their own, at most one
+/// of (in this order) the flapping peer settling, the alert a mute held back once the mute has
+/// ended, and a reminder of an alert still open.
+fn follow_up(
+    prev: &PeerRecord,
+    peer: &PeerSnapshot,
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> Option<Transition> {
+    let a = &prev.alerting;
+    let unwell = matches!(prev.health, Health::Down | Health::Degraded);
+    let trouble = match prev.health {
+        Health::Down => Severity::Critical,
+        Health::Degraded => Severity::Warning,
+        _ => Severity::Info,
+    };
+    let build = |kind, severity, event| Build {
+        prev: Some(prev),
+        kind,
+        observed_at,
+        changes: Vec::new(),
+        health_to: prev.health,
+        severity,
+        event,
+    };
+    if let Some(since) = a.flapping_since {
+        let last_change = a.health_changes.last().copied().unwrap_or(since);
+        if observed_at.seconds_since(last_change) < rules.flap_hold_secs {
+            return None;
+        }
+        let severity = match prev.health {
+            Health::Healthy if prev.open_alert.is_some() => Severity::Recovery,
+            _ => trouble,
+        };
+        let mut t = build(TransitionKind::Settled, severity, Event::PeerSettled).finish(
+            peer.clone(),
+            true,
+            rules,
+        );
+        t.previous_duration_seconds = Some(observed_at.seconds_since(last_change));
+        return Some(t);
+    }
+    let muted = rules.muted(peer, observed_at);
+    if !muted && a.muted_alert.is_some() && unwell && prev.open_alert.is_none() {
+        return Some(
+            build(TransitionKind::Unmuted, trouble, trouble_event(peer)).finish(
+                peer.clone(),
+                true,
+                rules,
+            ),
+        );
+    }
+    let due = |every: i64| {
+        a.alerted_at.is_some_and(|at| {
+            observed_at.seconds_since(at) >= every * (i64::from(a.reminders_sent) + 1)
+        })
+    };
+    if rules.remind_every_secs > 0
+        && !muted
+        && unwell
+        && matches!(
+            prev.open_alert,
+            Some(Severity::Critical | Severity::Warning)
+        )
+        && due(rules.remind_every_secs)
+    {
+        let severity = prev.open_alert.unwrap_or(trouble);
+        return Some(
+            build(TransitionKind::Reminder, severity, Event::PeerReminder).finish(
+                peer.clone(),
+                true,
+                rules,
+            ),
+        );
+    }
+    None
+}
+
 fn vanish(prev: &PeerRecord, observed_at: Timestamp, rules: &Rules) -> Transition {
     // Leaving through deleting/deleted is the normal end of a peer; vanishing without it is not.
     let severity = if matches!(prev.peer.state.as_str(), "deleting" | "deleted") {
@@ -265,28 +385,106 @@ struct Build<'a> {
 impl Build<'_> {
     fn finish(self, peer: PeerSnapshot, present: bool, rules: &Rules) -> Transition {
         let prev_alert = self.prev.and_then(|p| p.open_alert);
-        // A peer that is back after vanishing starts a fresh episode: no recovery owed.
-        let open_before = if self.prev.is_some_and(|p| !p.present) {
-            None
-        } else {
-            prev_alert
+        // A peer that is back after vanishing starts a fresh episode: no recovery owed, and
+        // nothing of its past flapping or mutes carries over.
+        let fresh = self.prev.is_none_or(|p| !p.present);
+        let open_before = if fresh { None } else { prev_alert };
+        let mut alerting = match self.prev {
+            Some(p) if !fresh => p.alerting.clone(),
+            _ => AlertState::default(),
         };
-        let notify = rules.notifies(self.severity, open_before);
-        let open_alert = match self.severity {
-            Severity::Critical | Severity::Warning if notify => Some(self.severity),
+        let health_changed = !fresh
+            && self.kind == TransitionKind::Changed
+            && self.prev.is_some_and(|p| p.health != self.health_to);
+        let mut severity = self.severity;
+        let mut event = self.event;
+        let mut suppressed = false;
+
+        // Flap detection: the change that makes one too many in the window alerts once, as
+        // `peer.flapping`; the changes after it are recorded and held back until it settles.
+        if health_changed && rules.flap_threshold > 0 {
+            let window_start = self.observed_at.plus_seconds(-rules.flap_window_secs);
+            alerting.health_changes.retain(|t| *t > window_start);
+            alerting.health_changes.push(self.observed_at);
+            if alerting.flapping_since.is_some() {
+                suppressed = true;
+            } else if alerting.health_changes.len() > rules.flap_threshold as usize {
+                alerting.flapping_since = Some(self.observed_at);
+                severity = Severity::Warning;
+                event = Event::PeerFlapping;
+            }
+        }
+        if self.kind == TransitionKind::Settled {
+            alerting.flapping_since = None;
+            alerting.health_changes.clear();
+        }
+
+        let alert = matches!(severity, Severity::Critical | Severity::Warning);
+        // A mute holds back alerts (remembering the last one, to send once the mute ends);
+        // the recovery of an alert sent before the mute still goes out, closing its thread.
+        if !suppressed
+            && alert
+            && self.kind != TransitionKind::Vanished
+            && rules.muted(&peer, self.observed_at)
+        {
+            suppressed = true;
+            if rules.notifies(severity, open_before) {
+                alerting.muted_alert = Some(severity);
+            }
+        }
+        if self.kind == TransitionKind::Unmuted {
+            alerting.muted_alert = None;
+        }
+
+        let notify = !suppressed && rules.notifies(severity, open_before);
+        let open_alert = match severity {
+            _ if suppressed => open_before
+                .filter(|_| self.health_to != Health::Healthy || alerting.flapping_since.is_some()),
+            Severity::Critical | Severity::Warning if notify => Some(severity),
             Severity::Recovery => None,
             _ if self.kind == TransitionKind::Vanished => None,
             _ if self.health_to == Health::Healthy => None,
             _ => open_before,
         };
+        if notify && alert && self.kind != TransitionKind::Reminder {
+            alerting.alerted_at = Some(self.observed_at);
+            alerting.reminders_sent = 0;
+        }
+        if self.kind == TransitionKind::Reminder {
+            // Count the intervals passed, so a poller that was away sends one, not a burst.
+            let every = rules.remind_every_secs.max(1);
+            let since = alerting
+                .alerted_at
+                .map_or(0, |t| self.observed_at.seconds_since(t));
+            alerting.reminders_sent = u32::try_from(since / every).unwrap_or(u32::MAX);
+        }
+        if open_alert.is_none() {
+            alerting.alerted_at = None;
+            alerting.reminders_sent = 0;
+        }
+        if self.health_to == Health::Healthy || !present {
+            alerting.muted_alert = None;
+        }
+        if !present {
+            alerting = AlertState::default();
+        }
+        let rule_only = matches!(
+            self.kind,
+            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
+        );
         let record = PeerRecord {
             peer,
             first_seen_at: self.prev.map_or(self.observed_at, |p| p.first_seen_at),
-            last_changed_at: self.observed_at,
+            // The fields did not change for a reminder, a settling or a mute's end.
+            last_changed_at: match self.prev {
+                Some(p) if rule_only => p.last_changed_at,
+                _ => self.observed_at,
+            },
             present,
             version: self.prev.map_or(1, |p| p.version + 1),
             health: self.health_to,
             open_alert,
+            alerting,
         };
         Transition {
             kind: self.kind,
@@ -294,10 +492,12 @@ impl Build<'_> {
             changes: self.changes,
             health_from: self.prev.filter(|p| p.present).map(|p| p.health),
             health_to: self.health_to,
-            severity: self.severity,
-            event: self.event,
+            severity,
+            event,
             notification: if notify {
                 NotificationState::Pending
+            } else if suppressed {
+                NotificationState::Suppressed
             } else {
                 NotificationState::NotRequired
             },

@@ -42,6 +42,34 @@ pub struct PeerRecord {
     /// The alert (critical or warning) that was notified and has not been followed by its
     /// recovery yet; a recovery is sent only when one is open.
     pub open_alert: Option<Severity>,
+    /// What flap detection, reminders and mutes remember between cycles.
+    #[serde(flatten)]
+    pub alerting: AlertState,
+}
+
+/// Per-peer memory of the alert rules (README, "Alert rules"), kept in `PeerState`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertState {
+    /// When the health changed, within the flap window, oldest first (`HealthChanges`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_changes: Vec<Timestamp>,
+    /// Set while the peer is flapping: its alerts are suppressed until it settles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping_since: Option<Timestamp>,
+    /// When the open alert was sent: reminders count from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerted_at: Option<Timestamp>,
+    /// Reminders sent for the open alert.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminders_sent: u32,
+    /// An alert a mute held back; sent once when the mute ends if the peer is still unwell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_alert: Option<Severity>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A UTC instant, written as RFC 3339 with milliseconds and `Z` (`2026-11-25T19:05:00.123Z`).
@@ -171,6 +199,10 @@ string_enum!(
         Discovered => "discovered",
         Changed => "changed",
         Vanished => "vanished",
+        // No field changed; the alert rules had something to say.
+        Reminder => "reminder",
+        Settled => "settled",
+        Unmuted => "unmuted",
     }
 );
 
@@ -187,6 +219,10 @@ string_enum!(
         BfdDown => "bfd.down",
         BfdUp => "bfd.up",
         PeerChanged => "peer.changed",
+        PeerFlapping => "peer.flapping",
+        PeerSettled => "peer.settled",
+        PeerReminder => "peer.reminder",
+        RouteServerStorm => "route-server.storm",
     }
 );
 

@@ -137,6 +137,10 @@ fn subject_phrase(event: Event) -> &'static str {
         Event::BfdDown => "BFD down",
         Event::BfdUp => "BFD up",
         Event::PeerChanged => "changed",
+        Event::PeerFlapping => "flapping",
+        Event::PeerSettled => "settled",
+        Event::PeerReminder => "still unwell",
+        Event::RouteServerStorm => "many peers down",
     }
 }
 
@@ -526,6 +530,29 @@ fn headline(tr: &Transition) -> String {
         Event::BfdDown => format!("BFD session down on {id}{first_seen}"),
         Event::BfdUp => format!("BFD session up on {id}"),
         Event::PeerChanged => format!("route server peer {id} changed"),
+        Event::PeerFlapping => format!(
+            "route server peer {id} is flapping ({} health changes); its alerts are held until it settles",
+            tr.record.alerting.health_changes.len()
+        ),
+        Event::PeerSettled => format!(
+            "route server peer {id} settled: {} for {}",
+            tr.health_to,
+            humanise(tr.previous_duration_seconds.unwrap_or(0))
+        ),
+        Event::PeerReminder => format!(
+            "route server peer {id} is still {} after {}",
+            tr.health_to,
+            humanise(
+                tr.record
+                    .alerting
+                    .alerted_at
+                    .map_or(0, |t| tr.observed_at.seconds_since(t))
+            )
+        ),
+        Event::RouteServerStorm => format!(
+            "many peers of {} changed at once",
+            tr.record.peer.route_server_id
+        ),
     }
 }
 

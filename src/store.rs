@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::model::{
-    Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp, Transition,
+    AlertState, Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp,
+    Transition,
 };
 use crate::notify::Notification;
 
@@ -514,6 +515,27 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
         .n("Version", r.version)
         .s("Health", r.health.as_str())
         .opt_s("OpenAlert", r.open_alert.map(|s| s.as_str()));
+    let a = &r.alerting;
+    if !a.health_changes.is_empty() {
+        item.0.insert(
+            "HealthChanges".into(),
+            AttributeValue::L(
+                a.health_changes
+                    .iter()
+                    .map(|t| AttributeValue::S(t.to_string()))
+                    .collect(),
+            ),
+        );
+    }
+    item.opt_s(
+        "FlappingSince",
+        a.flapping_since.map(|t| t.to_string()).as_deref(),
+    )
+    .opt_s("AlertedAt", a.alerted_at.map(|t| t.to_string()).as_deref())
+    .opt_s("MutedAlert", a.muted_alert.map(|s| s.as_str()));
+    if a.reminders_sent > 0 {
+        item.n("RemindersSent", a.reminders_sent);
+    }
     if let Some(asn) = p.peer_asn {
         item.n("PeerAsn", asn);
     }
@@ -529,6 +551,14 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
         get(k)
             .parse()
             .map_err(|e| format!("{k} is not a timestamp: {e}"))
+    };
+    let opt_time = |k: &str| -> Result<Option<Timestamp>, String> {
+        s(item, k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| format!("{k} is not a timestamp: {e}"))
+            })
+            .transpose()
     };
     let tags = strings_of(item, "Tags").collect();
     let peer = PeerSnapshot {
@@ -565,6 +595,26 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
             .ok_or("no Version")?,
         health,
         open_alert: s(item, "OpenAlert").as_deref().and_then(Severity::parse),
+        alerting: AlertState {
+            health_changes: item
+                .get("HealthChanges")
+                .and_then(|v| v.as_l().ok())
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    v.as_s()
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .ok_or_else(|| "HealthChanges holds a non-timestamp".to_string())
+                })
+                .collect::<Result<_, _>>()?,
+            flapping_since: opt_time("FlappingSince")?,
+            alerted_at: opt_time("AlertedAt")?,
+            reminders_sent: num(item, "RemindersSent")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            muted_alert: s(item, "MutedAlert").as_deref().and_then(Severity::parse),
+        },
         peer,
     })
 }
@@ -593,6 +643,16 @@ mod tests {
             version: 7,
             health: Health::Down,
             open_alert: Some(Severity::Critical),
+            alerting: AlertState {
+                health_changes: vec![
+                    "2026-11-25T19:01:00.000Z".parse().unwrap(),
+                    "2026-11-25T19:06:00.456Z".parse().unwrap(),
+                ],
+                flapping_since: Some("2026-11-25T19:06:00.456Z".parse().unwrap()),
+                alerted_at: Some("2026-11-25T19:01:00.000Z".parse().unwrap()),
+                reminders_sent: 2,
+                muted_alert: Some(Severity::Warning),
+            },
         };
         let item = record_to_item(&record);
         assert!(!item.contains_key("BfdStatus"), "absent stays absent");

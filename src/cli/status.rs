@@ -269,6 +269,7 @@ mod tests {
             version: 1,
             health,
             open_alert: None,
+            alerting: Default::default(),
         }
     }
 

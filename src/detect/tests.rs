@@ -351,6 +351,7 @@ fn missing_status_fields_are_recorded_as_absent() {
 fn min_severity_decides_and_recovery_follows_its_alert() {
     let mut h = Harness::new();
     h.rules.min_severity = Severity::Critical;
+    h.rules.flap_threshold = 0; // five health changes in five minutes would be flapping
     h.cycle(&[peer("rsp-1", "available", "up", "up", "bfd")]);
     let failing = h.one(&[peer("rsp-1", "failing", "up", "up", "bfd")]);
     assert_eq!(
@@ -397,4 +398,304 @@ fn duplicate_listing_entries_count_once() {
     let mut h = Harness::new();
     let p = peer("rsp-1", "available", "up", "up", "bfd");
     assert_eq!(h.cycle(&[p.clone(), p]).len(), 1);
+}
+
+// --- the alert rules: flapping, mutes, reminders ----------------------------------------------
+
+fn up(id: &str) -> PeerSnapshot {
+    peer(id, "available", "up", "up", "bgp-keepalive")
+}
+
+fn down(id: &str) -> PeerSnapshot {
+    peer(id, "available", "down", "up", "bgp-keepalive")
+}
+
+impl Harness {
+    /// Moves the clock to `minute` (the next cycle runs at it).
+    fn at(&mut self, minute: i64) -> &mut Self {
+        self.tick = minute - 1;
+        self
+    }
+
+    /// (event, notification) of what one cycle produced for its only peer, if anything.
+    fn said(&mut self, listed: &[PeerSnapshot]) -> Option<(Event, NotificationState)> {
+        let out = self.cycle(listed);
+        assert!(out.len() <= 1, "{out:#?}");
+        out.first().map(|t| (t.event, t.notification))
+    }
+}
+
+#[test]
+fn a_flapping_peer_alerts_once_then_holds_its_alerts_until_it_settles() {
+    use Event::*;
+    use NotificationState::*;
+    let mut h = Harness::new();
+    assert_eq!(
+        h.at(0).said(&[up("rsp-1")]),
+        Some((PeerDiscovered, NotRequired))
+    );
+    // Four health changes in the window alert as usual, the fifth says "flapping" once.
+    let mut said = Vec::new();
+    for (minute, p) in [
+        (2, down("rsp-1")),
+        (4, up("rsp-1")),
+        (6, down("rsp-1")),
+        (8, up("rsp-1")),
+        (10, down("rsp-1")),
+        (12, up("rsp-1")),
+    ] {
+        said.push(h.at(minute).said(&[p]).unwrap());
+    }
+    assert_eq!(
+        said,
+        [
+            (BgpDown, Pending),
+            (BgpUp, Pending),
+            (BgpDown, Pending),
+            (BgpUp, Pending),
+            (PeerFlapping, Pending),
+            (BgpUp, Suppressed),
+        ]
+    );
+    let record = &h.known["rsp-1"];
+    assert_eq!(record.alerting.flapping_since, Some(t(10)));
+    assert_eq!(
+        record.open_alert,
+        Some(Severity::Warning),
+        "the flapping alert is open"
+    );
+    // Stable, but not for the hold time yet (15 minutes after the last change at 12).
+    assert_eq!(h.at(20).said(&[up("rsp-1")]), None);
+    let settled = h.at(27).one(&[up("rsp-1")]);
+    assert_eq!(
+        (
+            settled.kind,
+            settled.event,
+            settled.severity,
+            settled.notification
+        ),
+        (
+            TransitionKind::Settled,
+            PeerSettled,
+            Severity::Recovery,
+            Pending
+        )
+    );
+    assert_eq!(settled.previous_duration_seconds, Some(15 * 60));
+    assert!(settled.changes.is_empty());
+    assert_eq!(settled.record.alerting, AlertState::default());
+    assert_eq!(settled.record.open_alert, None);
+    assert_eq!(settled.record.last_changed_at, t(12), "no field changed");
+    // Settled means settled: nothing more, and the next failure alerts normally.
+    assert_eq!(h.at(40).said(&[up("rsp-1")]), None);
+    assert_eq!(h.at(41).said(&[down("rsp-1")]), Some((BgpDown, Pending)));
+}
+
+#[test]
+fn changes_spread_wider_than_the_window_are_not_flapping() {
+    let mut h = Harness::new();
+    h.at(0).cycle(&[up("rsp-1")]);
+    for i in 1..=8 {
+        let p = if i % 2 == 1 {
+            down("rsp-1")
+        } else {
+            up("rsp-1")
+        };
+        let tr = h.at(i * 10).one(&[p]);
+        assert_ne!(tr.event, Event::PeerFlapping, "change {i}");
+        assert_eq!(tr.notification, NotificationState::Pending);
+        assert!(
+            tr.record.alerting.health_changes.len() <= 3,
+            "pruned to the window"
+        );
+    }
+}
+
+#[test]
+fn a_peer_settling_down_opens_a_critical_alert_and_gets_reminders() {
+    let mut h = Harness::new();
+    h.rules.remind_every_secs = 60 * 60;
+    h.at(0).cycle(&[up("rsp-1")]);
+    for m in [1, 2, 3, 4, 5] {
+        let p = if m % 2 == 1 {
+            down("rsp-1")
+        } else {
+            up("rsp-1")
+        };
+        h.at(m).cycle(&[p]);
+    }
+    assert!(h.known["rsp-1"].alerting.flapping_since.is_some());
+    let settled = h.at(20).one(&[down("rsp-1")]);
+    assert_eq!(
+        (settled.event, settled.severity, settled.notification),
+        (
+            Event::PeerSettled,
+            Severity::Critical,
+            NotificationState::Pending
+        )
+    );
+    assert_eq!(settled.record.open_alert, Some(Severity::Critical));
+    assert_eq!(settled.record.alerting.alerted_at, Some(t(20)));
+    assert_eq!(h.at(79).said(&[down("rsp-1")]), None);
+    assert_eq!(
+        h.at(80).said(&[down("rsp-1")]),
+        Some((Event::PeerReminder, NotificationState::Pending))
+    );
+}
+
+#[test]
+fn reminders_come_once_per_interval_while_the_alert_is_open() {
+    let mut h = Harness::new();
+    h.rules.remind_every_secs = 60 * 60;
+    h.at(0).cycle(&[up("rsp-1")]);
+    let alert = h.at(1).one(&[down("rsp-1")]);
+    assert_eq!(alert.record.alerting.alerted_at, Some(t(1)));
+    let mut reminders = Vec::new();
+    for minute in 2..=200 {
+        for tr in h.at(minute).cycle(&[down("rsp-1")]) {
+            assert_eq!(
+                (tr.kind, tr.event, tr.severity, tr.notification),
+                (
+                    TransitionKind::Reminder,
+                    Event::PeerReminder,
+                    Severity::Critical,
+                    NotificationState::Pending
+                )
+            );
+            assert!(tr.changes.is_empty());
+            assert_eq!(tr.record.last_changed_at, t(1));
+            assert_eq!(tr.record.open_alert, Some(Severity::Critical));
+            reminders.push((minute, tr.record.alerting.reminders_sent));
+        }
+    }
+    assert_eq!(reminders, [(61, 1), (121, 2), (181, 3)]);
+    // Recovery closes the alert, and with it the reminders.
+    let back = h.at(201).one(&[up("rsp-1")]);
+    assert_eq!(back.severity, Severity::Recovery);
+    let a = &back.record.alerting;
+    assert_eq!((a.alerted_at, a.reminders_sent), (None, 0));
+    assert!(h.at(400).cycle(&[up("rsp-1")]).is_empty());
+}
+
+#[test]
+fn a_poller_that_was_away_sends_one_reminder_not_a_burst() {
+    let mut h = Harness::new();
+    h.rules.remind_every_secs = 60 * 60;
+    h.at(0).cycle(&[up("rsp-1")]);
+    h.at(1).cycle(&[down("rsp-1")]);
+    let tr = h.at(1 + 5 * 60).one(&[down("rsp-1")]);
+    assert_eq!(
+        (tr.event, tr.record.alerting.reminders_sent),
+        (Event::PeerReminder, 5)
+    );
+    assert!(h.at(2 + 5 * 60).cycle(&[down("rsp-1")]).is_empty());
+}
+
+#[test]
+fn zero_turns_reminders_off() {
+    let mut h = Harness::new();
+    h.rules.remind_every_secs = 0;
+    h.at(0).cycle(&[up("rsp-1")]);
+    h.at(1).cycle(&[down("rsp-1")]);
+    assert!(h.at(10_000).cycle(&[down("rsp-1")]).is_empty());
+}
+
+#[test]
+fn a_muted_peer_records_but_sends_nothing_and_alerts_once_when_the_mute_ends() {
+    use Event::*;
+    use NotificationState::*;
+    let mut h = Harness::new();
+    h.rules.mutes = vec![Mute {
+        target: "rsp-1".into(),
+        until: Some(t(30)),
+    }];
+    h.at(0).cycle(&[up("rsp-1")]);
+    assert_eq!(h.at(5).said(&[down("rsp-1")]), Some((BgpDown, Suppressed)));
+    assert_eq!(
+        h.known["rsp-1"].alerting.muted_alert,
+        Some(Severity::Critical)
+    );
+    assert_eq!(h.known["rsp-1"].open_alert, None);
+    assert_eq!(
+        h.at(10).said(&[up("rsp-1")]),
+        Some((BgpUp, NotRequired)),
+        "no recovery for an alert never sent"
+    );
+    assert_eq!(
+        h.known["rsp-1"].alerting.muted_alert, None,
+        "it got better while muted"
+    );
+    assert_eq!(h.at(20).said(&[down("rsp-1")]), Some((BgpDown, Suppressed)));
+    assert_eq!(
+        h.at(29).said(&[down("rsp-1")]),
+        None,
+        "no reminders while muted"
+    );
+    // The mute ends with the peer still down: one alert.
+    let tr = h.at(30).one(&[down("rsp-1")]);
+    assert_eq!(
+        (tr.kind, tr.event, tr.severity, tr.notification),
+        (
+            TransitionKind::Unmuted,
+            BgpDown,
+            Severity::Critical,
+            Pending
+        )
+    );
+    assert_eq!(tr.record.open_alert, Some(Severity::Critical));
+    assert_eq!(tr.record.alerting.muted_alert, None);
+    assert_eq!(h.at(31).said(&[down("rsp-1")]), None);
+    assert_eq!(
+        h.at(32).said(&[up("rsp-1")]),
+        Some((BgpUp, Pending)),
+        "its recovery follows"
+    );
+}
+
+#[test]
+fn mutes_by_route_server_and_by_tag() {
+    let mut rules = Rules::default();
+    let mut p = down("rsp-1");
+    assert!(!rules.muted(&p, t(0)));
+    rules.mutes.push(Mute {
+        target: p.route_server_id.clone(),
+        until: None,
+    });
+    assert!(
+        rules.muted(&p, t(0)),
+        "the whole route server, until unmuted"
+    );
+    rules.mutes.clear();
+    for (value, muted_at_0) in [
+        ("true", true),
+        ("TRUE", true),
+        (&t(10).to_string()[..], true),
+        (&t(-10).to_string()[..], false),
+        ("false", false),
+        ("tomorrow", false),
+    ] {
+        p.tags.insert(MUTE_TAG.into(), value.into());
+        assert_eq!(rules.muted(&p, t(0)), muted_at_0, "{value}");
+    }
+    p.tags.insert(MUTE_TAG.into(), t(10).to_string());
+    assert!(!rules.muted(&p, t(10)), "ends at its time");
+}
+
+#[test]
+fn a_recovery_of_an_alert_sent_before_the_mute_still_goes_out() {
+    let mut h = Harness::new();
+    h.at(0).cycle(&[up("rsp-1")]);
+    assert_eq!(
+        h.at(1).one(&[down("rsp-1")]).notification,
+        NotificationState::Pending
+    );
+    h.rules.mutes = vec![Mute {
+        target: "rsp-1".into(),
+        until: None,
+    }];
+    let back = h.at(2).one(&[up("rsp-1")]);
+    assert_eq!(
+        (back.severity, back.notification),
+        (Severity::Recovery, NotificationState::Pending)
+    );
 }

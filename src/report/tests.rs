@@ -33,6 +33,7 @@ fn state(id: &str, rs: &str, now: &str, first_seen: i64, present: bool) -> PeerR
         version: 1,
         health: health(now),
         open_alert: None,
+        alerting: Default::default(),
     }
 }
 

@@ -1035,6 +1035,7 @@ fn flap(peer: &str, rs: &str, at: Timestamp, version: u64, with_reason: bool) ->
             version,
             health: health_to,
             open_alert: None,
+            alerting: Default::default(),
         },
     }
 }
