@@ -89,7 +89,7 @@ fn subject(tr: &Transition) -> String {
         "[{}] {} {}",
         severity_label(tr.severity),
         tr.peer_id(),
-        subject_phrase(tr.event)
+        subject_phrase(tr)
     );
     if tr.kind == TransitionKind::Discovered && tr.event != Event::PeerDiscovered {
         head.push_str(" when first seen");
@@ -125,7 +125,24 @@ fn severity_label(severity: Severity) -> String {
     severity.as_str().to_ascii_uppercase()
 }
 
-fn subject_phrase(event: Event) -> &'static str {
+/// What happened, for the subject and the summary line.
+fn subject_phrase(tr: &Transition) -> String {
+    let since_alert = tr
+        .record
+        .alerting
+        .alerted_at
+        .map_or(0, |t| tr.observed_at.seconds_since(t));
+    match (tr.kind, tr.event) {
+        (TransitionKind::Reminder, _) => {
+            format!("still {} after {}", tr.health_to, humanise(since_alert))
+        }
+        (TransitionKind::Settled, _) => format!("settled, {}", tr.health_to),
+        (TransitionKind::Unmuted, e) => format!("{} (mute ended)", event_phrase(e)),
+        (_, e) => event_phrase(e).to_string(),
+    }
+}
+
+fn event_phrase(event: Event) -> &'static str {
     match event {
         Event::PeerFailed => "failed",
         Event::PeerFailing => "failing",
@@ -403,6 +420,9 @@ fn chat_description(tr: &Transition) -> String {
         }
         lines.push(endpoint);
     }
+    if let Some(line) = rule_line(tr) {
+        lines.push(line);
+    }
     for c in &tr.changes {
         lines.push(format!("{}: {}", c.field, change_text(tr, c, true)));
     }
@@ -420,7 +440,7 @@ fn chat_description(tr: &Transition) -> String {
 }
 
 fn summary(tr: &Transition) -> String {
-    let mut s = format!("{} {}", tr.peer_id(), subject_phrase(tr.event));
+    let mut s = format!("{} {}", tr.peer_id(), subject_phrase(tr));
     if tr.kind == TransitionKind::Discovered && tr.event != Event::PeerDiscovered {
         s.push_str(" when first seen");
     }
@@ -440,6 +460,9 @@ fn plain_text(tr: &Transition) -> String {
     let _ = writeln!(t, "{}: {}", severity_label(tr.severity), headline(tr));
     let _ = writeln!(t);
     let _ = writeln!(t, "What changed (observed {}):", tr.observed_at);
+    if let Some(line) = rule_line(tr) {
+        let _ = writeln!(t, "  {line}");
+    }
     if tr.changes.is_empty() && tr.kind == TransitionKind::Vanished {
         let _ = writeln!(
             t,
@@ -602,6 +625,38 @@ fn status_line(tr: &Transition) -> String {
     )
 }
 
+/// For the notifications the alert rules send on their own (no field changed, or a change
+/// that made the peer flapping): what the rule saw.
+fn rule_line(tr: &Transition) -> Option<String> {
+    let a = &tr.record.alerting;
+    Some(match (tr.kind, tr.event) {
+        (_, Event::PeerFlapping) => format!(
+            "{} health changes since {}: the peer is flapping. Its alerts are held back \
+             until it has been stable for the hold time; one message will say how it settled.",
+            a.health_changes.len(),
+            a.health_changes.first().map_or(tr.observed_at, |t| *t)
+        ),
+        (TransitionKind::Settled, _) => format!(
+            "No health change for {}: the flapping has stopped, and the peer settled {}.",
+            humanise(tr.previous_duration_seconds.unwrap_or(0)),
+            tr.health_to
+        ),
+        (TransitionKind::Reminder, _) => format!(
+            "Still {} since the alert at {} ({} ago); reminder {}.",
+            tr.health_to,
+            a.alerted_at.map_or(tr.observed_at, |t| t),
+            humanise(a.alerted_at.map_or(0, |t| tr.observed_at.seconds_since(t))),
+            a.reminders_sent
+        ),
+        (TransitionKind::Unmuted, _) => format!(
+            "The mute on this peer has ended and it is still {}; its alerts were held back \
+             while it was muted.",
+            tr.health_to
+        ),
+        _ => return None,
+    })
+}
+
 /// "Previous status (healthy) since 2026-11-25T16:00:00.000Z, for 3h 5m".
 fn previous_line(tr: &Transition) -> Option<String> {
     let since = tr.previous_observed_at?;
@@ -649,6 +704,10 @@ fn next_steps(tr: &Transition, markdown: bool) -> Vec<String> {
         )),
         Event::PeerFailed | Event::PeerFailing => steps.push(format!(
             "Read the failure reason and the route server peer log; check {neighbour}"
+        )),
+        Event::PeerFlapping => steps.push(format!(
+            "Look for what makes the session unstable: interface errors or flaps on \
+             {neighbour}, its CPU, BFD timers that are too tight"
         )),
         Event::PeerVanished => steps.push(
             "Find out who deleted it (CloudTrail: DeleteRouteServerPeer, \

@@ -597,3 +597,132 @@ fn humanised_durations() {
         assert_eq!(humanise(secs), want, "{secs}");
     }
 }
+
+// --- what the alert rules send on their own -------------------------------------------------
+
+/// Runs `listings` (seconds, peer) through `detect` with `rules`; answers every transition.
+fn run_rules(rules: &Rules, listings: &[(i64, PeerSnapshot)]) -> Vec<Transition> {
+    let mut known: HashMap<String, PeerRecord> = HashMap::new();
+    let mut out = Vec::new();
+    for (secs, p) in listings {
+        for tr in detect(&known, std::slice::from_ref(p), at(*secs), rules) {
+            known.insert(tr.peer_id().to_string(), tr.record.clone());
+            out.push(tr);
+        }
+    }
+    out
+}
+
+#[test]
+fn reminder_says_for_how_long_in_the_alerts_thread() {
+    let rules = Rules {
+        remind_every_secs: 3600,
+        ..Rules::default()
+    };
+    let up = peer("rsp-1", "available", "up", "up");
+    let down = peer("rsp-1", "available", "down", "up");
+    let all = run_rules(&rules, &[(0, up), (60, down.clone()), (3660, down)]);
+    let reminder = all.last().unwrap();
+    assert_eq!(reminder.kind, TransitionKind::Reminder);
+    let n = render(reminder);
+    assert_eq!(
+        n.subject,
+        "[CRITICAL] rsp-1 still down after 1h (fw-a, 10.0.1.5, AS65001)"
+    );
+    assert!(
+        text(reminder).contains(
+            "Still down since the alert at 2026-11-18T11:07:40.000Z (1h ago); reminder 1."
+        ),
+        "{}",
+        text(reminder)
+    );
+    let chat = chat(reminder);
+    assert_eq!(chat["metadata"]["threadId"], "rsp-1");
+    assert_eq!(chat["metadata"]["eventType"], "peer.reminder");
+    let ev = event(reminder);
+    assert_eq!(
+        (ev["event"].as_str(), ev["severity"].as_str()),
+        (Some("peer.reminder"), Some("critical"))
+    );
+    assert_eq!(ev["changes"], serde_json::json!([]));
+    assert!(
+        n.attributes
+            .contains(&("event".to_string(), "peer.reminder".to_string()))
+    );
+}
+
+#[test]
+fn flapping_and_settled_messages_explain_the_rule() {
+    let rules = Rules::default();
+    let up = || peer("rsp-1", "available", "up", "up");
+    let down = || peer("rsp-1", "available", "down", "up");
+    let all = run_rules(
+        &rules,
+        &[
+            (0, up()),
+            (60, down()),
+            (120, up()),
+            (180, down()),
+            (240, up()),
+            (300, down()),
+            (1300, down()),
+        ],
+    );
+    let flapping = &all[5];
+    assert_eq!(flapping.event, Event::PeerFlapping);
+    assert_eq!(
+        render(flapping).subject,
+        "[WARNING] rsp-1 flapping (fw-a, 10.0.1.5, AS65001)"
+    );
+    assert!(
+        text(flapping)
+            .contains("5 health changes since 2026-11-18T11:07:40.000Z: the peer is flapping.")
+    );
+    assert!(
+        text(flapping).contains("BgpStatus: up -> down"),
+        "{}",
+        text(flapping)
+    );
+    let settled = all.last().unwrap();
+    assert_eq!(
+        (settled.kind, settled.severity),
+        (TransitionKind::Settled, Severity::Critical)
+    );
+    assert_eq!(
+        render(settled).subject,
+        "[CRITICAL] rsp-1 settled, down (fw-a, 10.0.1.5, AS65001)"
+    );
+    assert!(text(settled).contains(
+        "No health change for 16m 40s: the flapping has stopped, and the peer settled down."
+    ));
+    assert_eq!(chat(settled)["metadata"]["threadId"], "rsp-1");
+    assert_eq!(event(settled)["event"], "peer.settled");
+}
+
+#[test]
+fn the_alert_after_a_mute_says_so() {
+    let rules = Rules {
+        mutes: vec![crate::detect::Mute {
+            target: "rsp-1".into(),
+            until: Some(at(600)),
+        }],
+        ..Rules::default()
+    };
+    let down = || peer("rsp-1", "available", "down", "up");
+    let all = run_rules(
+        &rules,
+        &[
+            (0, peer("rsp-1", "available", "up", "up")),
+            (60, down()),
+            (600, down()),
+        ],
+    );
+    assert_eq!(all[1].notification, NotificationState::Suppressed);
+    let unmuted = &all[2];
+    assert_eq!(
+        render(unmuted).subject,
+        "[CRITICAL] rsp-1 BGP down (mute ended) (fw-a, 10.0.1.5, AS65001)"
+    );
+    assert!(text(unmuted).contains("The mute on this peer has ended and it is still down"));
+    assert_eq!(event(unmuted)["event"], "bgp.down");
+}
