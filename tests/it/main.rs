@@ -2,6 +2,7 @@
 //! started once per binary (moto) or once per test (the simulator).
 
 mod cli;
+mod flapping_reminders;
 mod handler;
 mod helpers;
 mod infra;
