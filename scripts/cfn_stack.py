@@ -8,7 +8,7 @@ Usage:
       S3, points CodeUri at it, translates the template with the SAM translator, creates the
       stack, and prints JSON describing what the stack made: its outputs, resources, the
       deployed function's configuration (environment included), the inline policies of its
-      roles and the alert topic's KMS key.
+      roles, the alert topic's KMS key and the dashboards' bodies.
 
 Credentials and region come from the environment (the tests set test values).
 """
@@ -64,7 +64,7 @@ def deploy(args: argparse.Namespace) -> dict:
     params = dict(p.split("=", 1) for p in args.param)
     clients = {
         name: boto3.client(name, endpoint_url=args.endpoint)
-        for name in ["s3", "cloudformation", "lambda", "iam", "sns", "kms"]
+        for name in ["s3", "cloudformation", "lambda", "iam", "sns", "kms", "cloudwatch"]
     }
 
     # What `sam package` does: code to S3, CodeUri rewritten to point there.
@@ -129,6 +129,18 @@ def deploy(args: argparse.Namespace) -> dict:
         if topic["KmsMasterKeyId"] in (k["KeyId"], k["KeyArn"])
     )
 
+    # Each dashboard as CloudFormation made it: its body (a string, JSON if the template is
+    # right) with every ${...} substituted.
+    cloudwatch = clients["cloudwatch"]
+    dashboards = {
+        logical: {
+            "name": res["physicalId"],
+            "body": cloudwatch.get_dashboard(DashboardName=res["physicalId"])["DashboardBody"],
+        }
+        for logical, res in resources.items()
+        if res["type"] == "AWS::CloudWatch::Dashboard"
+    }
+
     return {
         "stackName": args.stack,
         "stackStatus": stack["StackStatus"],
@@ -149,6 +161,7 @@ def deploy(args: argparse.Namespace) -> dict:
         },
         "roles": roles,
         "topicKmsKeyArn": key_arn,
+        "dashboards": dashboards,
     }
 
 

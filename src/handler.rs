@@ -1,11 +1,15 @@
 //! The Lambda handler: checks the payload before any AWS call, runs one cycle, answers the summary.
 
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::cycle::{CycleError, Poller, RunOptions, Summary, error_chain};
+use crate::metrics;
+use crate::model::PeerRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -110,6 +114,74 @@ pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summar
     }
 }
 
+/// Prints a finished cycle's metrics on stdout as CloudWatch Embedded Metric Format lines
+/// (see [`metrics`]); CloudWatch Logs extracts the metrics, so no CloudWatch API call is made
+/// and the role needs no `cloudwatch:PutMetricData`. Answers how many lines were printed.
+///
+/// `records` are the `PeerState` records as they stand after the cycle (the cycle already
+/// holds them: loading them again would be an extra `Scan`), `function_name` the Lambda's
+/// (`event.context.env_config.function_name`).
+///
+/// The lines go straight to stdout, one JSON object each, not through `tracing`: a tracing
+/// event would wrap the document in its own JSON (`{"level": ..., "fields": {...}}`), and
+/// CloudWatch looks for `_aws` on the root of the log event. With the function's JSON log
+/// format (`LoggingConfig.LogFormat: JSON` in the template), Lambda formats only its own
+/// system logs for an OS-only runtime such as `provided.al2023` and does not re-encode
+/// application lines that are already JSON, so each line reaches CloudWatch Logs as written
+/// (the EMF specification also accepts a document after a Lambda-added prefix). For log-level
+/// filtering, a JSON line without a `level` key counts as INFO: the template's
+/// `ApplicationLogLevel: INFO` keeps them; a level of WARN or above would drop the metrics.
+pub fn emit_metrics(
+    summary: &Summary,
+    records: &[PeerRecord],
+    config: &Config,
+    function_name: &str,
+) -> usize {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    write_metrics(&mut out, summary, records, config, function_name, now_ms)
+}
+
+/// [`emit_metrics`] into any writer, at a given time. A dry run writes nothing (it is a look,
+/// not a cycle, and would add a second datapoint to its minute); a line that fails
+/// [`metrics::validate_emf`] is logged and left out rather than sent to be rejected.
+pub fn write_metrics(
+    out: &mut impl Write,
+    summary: &Summary,
+    records: &[PeerRecord],
+    config: &Config,
+    function_name: &str,
+    timestamp_ms: i64,
+) -> usize {
+    if summary.dry_run {
+        return 0;
+    }
+    let lines = metrics::from_cycle(
+        summary,
+        records,
+        function_name,
+        timestamp_ms,
+        config.alerting.peer_metrics,
+    )
+    .lines();
+    let mut written = 0;
+    for line in lines {
+        if let Err(e) = metrics::validate_emf(&line) {
+            tracing::warn!(error = %e, line = %line, "left out an invalid metrics line");
+            continue;
+        }
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+        written += 1;
+    }
+    let _ = out.flush();
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +230,97 @@ mod tests {
             let err = options_from_payload(&payload).unwrap_err().to_string();
             assert!(err.contains(needle), "{payload}: {err}");
         }
+    }
+
+    fn metrics_config(peer_metrics: bool) -> Config {
+        let peer_metrics = peer_metrics.to_string();
+        Config::from_lookup(|k| match k {
+            crate::config::PEER_STATE_TABLE => Some("PeerState".into()),
+            crate::config::PEER_TRANSITIONS_TABLE => Some("PeerTransitions".into()),
+            crate::config::PEER_METRICS => Some(peer_metrics.clone()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn metrics_records() -> Vec<PeerRecord> {
+        use crate::model::Health;
+        [
+            ("rsp-1", "rs-1", Health::Healthy, "up", true),
+            ("rsp-2", "rs-1", Health::Down, "down", true),
+            ("rsp-3", "rs-2", Health::Healthy, "up", true),
+            ("rsp-4", "rs-2", Health::Down, "down", false),
+        ]
+        .into_iter()
+        .map(|(peer, rs, health, bgp, present)| {
+            crate::metrics::tests::record(peer, rs, health, bgp, present)
+        })
+        .collect()
+    }
+
+    fn printed(summary: &Summary, peer_metrics: bool) -> (usize, Vec<Value>) {
+        let mut out = Vec::new();
+        let n = write_metrics(
+            &mut out,
+            summary,
+            &metrics_records(),
+            &metrics_config(peer_metrics),
+            "pw-poller",
+            1_795_000_000_000,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+        let lines = text
+            .lines()
+            .map(|l| metrics::validate_emf_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect::<Vec<_>>();
+        (n, lines)
+    }
+
+    #[test]
+    fn metrics_are_printed_one_valid_emf_document_per_line() {
+        let summary = Summary {
+            transitions_recorded: 2,
+            notifications_sent: 1,
+            duration_ms: 90,
+            ..Summary::default()
+        };
+        let (n, lines) = printed(&summary, false);
+        assert_eq!(n, lines.len());
+        // rs-1, rs-2 (its vanished peer counts nowhere), the cycle.
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert_eq!(lines[0]["RouteServerId"], "rs-1");
+        assert_eq!(
+            (&lines[0]["PeersHealthy"], &lines[0]["PeersDown"]),
+            (&json!(1), &json!(1))
+        );
+        assert_eq!(lines[2]["FunctionName"], "pw-poller");
+        assert_eq!(lines[2]["TransitionsRecorded"], 2);
+
+        // PEER_METRICS=true adds one line per present peer.
+        let (n, lines) = printed(&summary, true);
+        assert_eq!((n, lines.len()), (6, 6));
+        let bgp: Vec<(&Value, &Value)> = lines
+            .iter()
+            .filter(|l| l.get("BgpUp").is_some())
+            .map(|l| (&l["RouteServerPeerId"], &l["BgpUp"]))
+            .collect();
+        assert_eq!(
+            bgp,
+            [
+                (&json!("rsp-1"), &json!(1)),
+                (&json!("rsp-2"), &json!(0)),
+                (&json!("rsp-3"), &json!(1))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dry_run_prints_no_metrics() {
+        let dry = Summary {
+            dry_run: true,
+            ..Summary::default()
+        };
+        assert_eq!(printed(&dry, true), (0, vec![]));
     }
 }

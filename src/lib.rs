@@ -12,6 +12,7 @@ pub mod emulators;
 pub mod handler;
 pub mod history;
 pub mod listing;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod recorder;

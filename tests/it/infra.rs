@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use peerwatch::config::Config;
+use peerwatch::config::{Alerting, Config};
 use peerwatch::cycle::RunOptions;
 use peerwatch::emulators::{project_python, project_root, unique_name};
 use peerwatch::recorder::{Call, Recorder};
@@ -340,13 +340,19 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
         env.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             "ALERT_TOPIC_ARN",
+            "FLAP_HOLD_MINUTES",
+            "FLAP_THRESHOLD",
+            "FLAP_WINDOW_MINUTES",
             "HISTORY_RETENTION_DAYS",
             "NOTIFY_MIN_SEVERITY",
+            "PEER_METRICS",
             "PEER_STATE_TABLE",
             "PEER_TRANSITIONS_TABLE",
-            "ROUTE_SERVER_IDS"
+            "REMIND_EVERY_MINUTES",
+            "ROUTE_SERVER_IDS",
+            "STORM_THRESHOLD"
         ],
-        "every setting of SPEC.md, nothing else"
+        "every setting of the README's Configuration and Alert rules, nothing else"
     );
     let config =
         Config::from_lookup(|k| env.get(k).cloned()).expect("the deployed environment is valid");
@@ -364,6 +370,11 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
         "empty ROUTE_SERVER_IDS watches everything"
     );
     assert_eq!(config.history_retention_days, 90);
+    assert_eq!(
+        config.alerting,
+        Alerting::default(),
+        "the template's parameter defaults are the code's defaults"
+    );
 
     // The tables the template made are the tables the code makes for itself.
     let ddb = {
@@ -536,4 +547,303 @@ fn schedule_input_is_the_documented_payload() {
         template()["Resources"]["PollSchedule"]["Properties"]["FlexibleTimeWindow"]["Mode"],
         "OFF"
     );
+}
+
+/// A metric a dashboard widget shows: namespace, name, and its dimensions (name, and the
+/// value when the widget names one; a SEARCH names only the dimension names).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Shown {
+    namespace: String,
+    name: String,
+    dimensions: Vec<(String, Option<String>)>,
+}
+
+/// Every metric the dashboard's widgets show: plain metric arrays
+/// (`[namespace, name, dim, value, ..., {options}]`) and the metrics named by
+/// `SEARCH('{namespace,dim,...} MetricName="name"', ...)` in metric math expressions.
+fn shown_metrics(body: &Value) -> Result<Vec<Shown>, String> {
+    let widgets = body["widgets"]
+        .as_array()
+        .ok_or("the body has no widgets")?;
+    let mut out = Vec::new();
+    for w in widgets.iter().filter(|w| w["type"] == "metric") {
+        let title = &w["properties"]["title"];
+        let metrics = w["properties"]["metrics"]
+            .as_array()
+            .ok_or_else(|| format!("widget {title} has no metrics"))?;
+        for m in metrics {
+            let parts = m
+                .as_array()
+                .ok_or_else(|| format!("widget {title}: a metric is not an array: {m}"))?;
+            match parts.first() {
+                Some(Value::String(namespace)) => {
+                    let strings: Vec<&str> = parts
+                        .iter()
+                        .take_while(|p| p.is_string())
+                        .map(|p| p.as_str().unwrap())
+                        .collect();
+                    if strings.len() < 2
+                        || !strings.len().is_multiple_of(2)
+                        || strings.contains(&".")
+                    {
+                        return Err(format!(
+                            "widget {title}: expected [namespace, name, dimension, value, ...] \
+                             in full, got {m}"
+                        ));
+                    }
+                    out.push(Shown {
+                        namespace: namespace.clone(),
+                        name: strings[1].to_string(),
+                        dimensions: strings[2..]
+                            .chunks(2)
+                            .map(|kv| (kv[0].to_string(), Some(kv[1].to_string())))
+                            .collect(),
+                    });
+                }
+                Some(Value::Object(opts)) => {
+                    let expr = opts
+                        .get("expression")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("widget {title}: no expression in {m}"))?;
+                    let mut rest = expr;
+                    let mut found = false;
+                    while let Some(at) = rest.find("SEARCH('{") {
+                        let after = &rest[at + "SEARCH('{".len()..];
+                        let schema_end = after
+                            .find('}')
+                            .ok_or_else(|| format!("unclosed schema in {expr}"))?;
+                        let mut schema = after[..schema_end].split(',').map(str::trim);
+                        let namespace = schema.next().unwrap_or_default().to_string();
+                        let dimensions = schema.map(|d| (d.to_string(), None)).collect();
+                        let name_at = after
+                            .find("MetricName=\"")
+                            .ok_or_else(|| format!("no MetricName=\"...\" in {expr}"))?;
+                        let name_from = &after[name_at + "MetricName=\"".len()..];
+                        let name = &name_from[..name_from
+                            .find('"')
+                            .ok_or_else(|| format!("unclosed MetricName in {expr}"))?];
+                        out.push(Shown {
+                            namespace,
+                            name: name.to_string(),
+                            dimensions,
+                        });
+                        found = true;
+                        rest = &name_from[name.len()..];
+                    }
+                    if !found {
+                        return Err(format!("widget {title}: no SEARCH in {expr}"));
+                    }
+                }
+                _ => return Err(format!("widget {title}: unexpected metric {m}")),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The dashboard shows exactly what the poller emits: every `peerwatch` metric it names is
+/// one `src/metrics.rs` emits, with the same dimensions (and this stack's function where it
+/// names one); every emitted metric is shown somewhere; and the function's own `Errors`,
+/// `Throttles` and `Duration` are there too.
+fn check_dashboard(body: &Value, function_name: &str, region: &str) -> Result<(), String> {
+    use peerwatch::metrics::{METRICS, NAMESPACE};
+    let shown = shown_metrics(body)?;
+    for s in &shown {
+        match s.namespace.as_str() {
+            NAMESPACE => {
+                let (_, dims) = METRICS
+                    .iter()
+                    .find(|(name, _)| *name == s.name)
+                    .ok_or_else(|| format!("{}: the poller emits no such metric", s.name))?;
+                let names: Vec<&str> = s.dimensions.iter().map(|(d, _)| d.as_str()).collect();
+                if names != *dims {
+                    return Err(format!(
+                        "{}: shown with dimensions {names:?}, emitted with {dims:?}",
+                        s.name
+                    ));
+                }
+            }
+            "AWS/Lambda" => {
+                if names_only(&s.dimensions) != ["FunctionName"] {
+                    return Err(format!("AWS/Lambda {}: {:?}", s.name, s.dimensions));
+                }
+            }
+            other => return Err(format!("{}: unexpected namespace {other}", s.name)),
+        }
+        for (d, v) in &s.dimensions {
+            if d == "FunctionName" && v.as_deref() != Some(function_name) {
+                return Err(format!(
+                    "{} {}: FunctionName {v:?}, not this stack's {function_name}",
+                    s.namespace, s.name
+                ));
+            }
+        }
+    }
+    for (name, _) in METRICS {
+        if !shown
+            .iter()
+            .any(|s| s.namespace == NAMESPACE && s.name == name)
+        {
+            return Err(format!("{name} is emitted but not shown"));
+        }
+    }
+    for name in ["Errors", "Throttles", "Duration"] {
+        if !shown
+            .iter()
+            .any(|s| s.namespace == "AWS/Lambda" && s.name == name)
+        {
+            return Err(format!("the function's {name} is not shown"));
+        }
+    }
+    for w in body["widgets"].as_array().into_iter().flatten() {
+        if w["type"] == "metric" && w["properties"]["region"] != region {
+            return Err(format!(
+                "widget {} is in region {}, not {region}",
+                w["properties"]["title"], w["properties"]["region"]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn names_only(dims: &[(String, Option<String>)]) -> Vec<&str> {
+    dims.iter().map(|(d, _)| d.as_str()).collect()
+}
+
+#[test]
+fn dashboard_check_can_fail() {
+    let widget = |metrics: Value| json!({"type": "metric", "properties": {"title": "t", "region": "r", "metrics": metrics}});
+    let everything: Vec<Value> = peerwatch::metrics::METRICS
+        .iter()
+        .map(|(name, dims)| {
+            if *dims == ["FunctionName"] {
+                // This stack's function, named: a SEARCH would show every stack's.
+                return json!(["peerwatch", name, "FunctionName", "f"]);
+            }
+            let schema = std::iter::once("peerwatch")
+                .chain(dims.iter().copied())
+                .collect::<Vec<_>>()
+                .join(",");
+            json!([{"id": "e", "expression": format!("SEARCH('{{{schema}}} MetricName=\"{name}\"', 'Sum', 60)")}])
+        })
+        .chain(["Errors", "Throttles", "Duration"].map(|m| json!(["AWS/Lambda", m, "FunctionName", "f"])))
+        .collect();
+    let good = json!({"widgets": [widget(json!(everything))]});
+    check_dashboard(&good, "f", "r").expect("a dashboard showing everything");
+
+    let with = |extra: Value| {
+        let mut all = everything.clone();
+        all.push(extra);
+        json!({"widgets": [widget(json!(all))]})
+    };
+    for (body, needle) in [
+        (
+            with(json!(["peerwatch", "PeersUp", "RouteServerId", "rs-1"])),
+            "PeersUp: the poller emits no such metric",
+        ),
+        (
+            with(
+                json!([{"id": "x", "expression": "SEARCH('{peerwatch,RouteServerPeerId} MetricName=\"PeersDown\"', 'Maximum', 60)"}]),
+            ),
+            "PeersDown: shown with dimensions",
+        ),
+        (
+            with(json!([
+                "peerwatch",
+                "CycleDuration",
+                "FunctionName",
+                "someone-else"
+            ])),
+            "not this stack's f",
+        ),
+        (
+            with(json!(["peerwatch", "CycleDuration", ".", "."])),
+            "in full",
+        ),
+        (
+            with(json!(["AWS/SQS", "NumberOfMessagesSent"])),
+            "unexpected namespace",
+        ),
+        (
+            json!({"widgets": [widget(json!(everything[1..]))]}),
+            "PeersHealthy is emitted but not shown",
+        ),
+        (
+            json!({"widgets": [{"type": "metric", "properties": {"title": "t", "region": "eu-west-1", "metrics": everything}}]}),
+            "not r",
+        ),
+    ] {
+        let err = check_dashboard(&body, "f", "r").expect_err(needle);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+/// Non-default alerting parameters reach the function's environment, and the dashboard that
+/// CloudFormation makes (every `${...}` substituted) is valid JSON showing the metrics the
+/// poller emits, for this stack's function and region.
+#[test]
+fn alerting_parameters_and_dashboard_deploy_into_cloudformation() {
+    let moto_url = moto().endpoint().to_string();
+    let stack_name = unique_name("pwdash").to_lowercase();
+    let deployed = cfn_stack(&[
+        "deploy",
+        TEMPLATE,
+        "--endpoint",
+        &moto_url,
+        "--stack",
+        &stack_name,
+        "--param",
+        "StormThreshold=9",
+        "--param",
+        "FlapThreshold=0",
+        "--param",
+        "FlapWindowMinutes=45",
+        "--param",
+        "FlapHoldMinutes=20",
+        "--param",
+        "RemindEveryMinutes=0",
+        "--param",
+        "PeerMetrics=true",
+    ]);
+    assert_eq!(deployed["stackStatus"], "CREATE_COMPLETE", "{deployed:#}");
+    let env: BTreeMap<String, String> =
+        serde_json::from_value(deployed["function"]["environment"].clone()).expect("environment");
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("a valid environment");
+    assert_eq!(
+        config.alerting,
+        Alerting {
+            storm_threshold: 9,
+            flap_threshold: 0,
+            flap_window_minutes: 45,
+            flap_hold_minutes: 20,
+            remind_every_minutes: 0,
+            peer_metrics: true,
+        }
+    );
+
+    let dashboard = &deployed["dashboards"]["Dashboard"];
+    assert_eq!(dashboard["name"], stack_name.as_str(), "{deployed:#}");
+    assert_eq!(deployed["outputs"]["DashboardName"], stack_name.as_str());
+    let text = dashboard["body"].as_str().expect("the dashboard body");
+    let body: Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}\n{text}"));
+    // What is left of `${` are CloudWatch's dynamic labels, escaped as ${!...} in the template.
+    let leftover: Vec<&str> = text
+        .match_indices("${")
+        .map(|(i, _)| &text[i..(i + 12).min(text.len())])
+        .filter(|s| !s.starts_with("${PROP('Dim."))
+        .collect();
+    assert!(leftover.is_empty(), "unsubstituted: {leftover:?}");
+    let function_name = deployed["function"]["name"].as_str().unwrap();
+    assert_eq!(function_name, format!("{stack_name}-poller"));
+    check_dashboard(&body, function_name, "us-east-1").unwrap_or_else(|e| panic!("{e}\n{body:#}"));
+    // The timeout line of the duration widget is the function's timeout, in milliseconds.
+    let timeout_lines: Vec<&Value> = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| as_list(&w["properties"]["annotations"]["horizontal"]))
+        .map(|a| &a["value"])
+        .collect();
+    assert_eq!(timeout_lines, [&json!(50_000)]);
 }
