@@ -161,11 +161,14 @@ impl Poller {
 
         let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
         let observed_at = (self.clock)();
-        let known = self
+        let (known, mutes) = self
             .store
-            .load_states()
+            .load_states_and_mutes()
             .await
             .map_err(CycleError::LoadStates)?;
+        // Stored mutes (`peerwatch mute`); `Rules::muted` checks each one's end at `observed_at`.
+        let mut rules = rules;
+        rules.mutes = mutes.into_iter().map(|m| m.mute).collect();
         let transitions = detect(&known, &listed, observed_at, &rules);
         summary.peers_seen = listed.len();
         summary.transitions_detected = transitions.len();

@@ -14,6 +14,7 @@ pub mod history;
 pub mod listing;
 pub mod metrics;
 pub mod model;
+pub mod mutes;
 pub mod notify;
 pub mod recorder;
 pub mod report;

@@ -14,6 +14,7 @@ use crate::model::{
     AlertState, Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp,
     Transition,
 };
+use crate::mutes::{MuteRecord, is_mute_key, parse_or_warn};
 use crate::notify::Notification;
 
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
@@ -102,8 +103,18 @@ impl Store {
         &self.transitions_table
     }
 
-    /// The last known state of every peer: one paginated, strongly consistent `Scan`.
+    /// The last known state of every peer: one paginated, strongly consistent `Scan`. The
+    /// mutes stored in the same table are left out.
     pub async fn load_states(&self) -> Result<HashMap<String, PeerRecord>, StoreError> {
+        Ok(self.load_states_and_mutes().await?.0)
+    }
+
+    /// The last known state of every peer and the stored mutes (`crate::mutes`), from the same
+    /// `Scan`. A malformed mute item is skipped with a warning rather than failing the run.
+    pub async fn load_states_and_mutes(
+        &self,
+    ) -> Result<(HashMap<String, PeerRecord>, Vec<MuteRecord>), StoreError> {
+        let mut mutes = Vec::new();
         let mut pages = self
             .client
             .scan()
@@ -115,6 +126,10 @@ impl Store {
         while let Some(page) = pages.next().await {
             let page = page.map_err(dynamo("Scan", &self.state_table))?;
             for item in page.items() {
+                if s(item, "RouteServerPeerId").is_some_and(|k| is_mute_key(&k)) {
+                    mutes.extend(parse_or_warn(item));
+                    continue;
+                }
                 let record = record_from_item(item).map_err(|why| StoreError::Malformed {
                     table: self.state_table.clone(),
                     key: s(item, "RouteServerPeerId").unwrap_or_default(),
@@ -123,7 +138,7 @@ impl Store {
                 states.insert(record.peer.route_server_peer_id.clone(), record);
             }
         }
-        Ok(states)
+        Ok((states, mutes))
     }
 
     /// Writes the new `PeerState` and the transition together, conditioned on `Version`.

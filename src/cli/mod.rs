@@ -15,6 +15,7 @@ use crate::model::Timestamp;
 use crate::store::StoreError;
 
 pub mod history;
+pub mod mute;
 pub mod poll;
 pub mod report;
 pub mod status;
@@ -81,6 +82,12 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Availability, outages and time to recover per peer and route server over a window
     Report(report::ReportArgs),
+    /// Hold back a peer's or a route server's alerts for maintenance (changes are still recorded)
+    Mute(mute::MuteArgs),
+    /// Delete a mute set with `peerwatch mute`
+    Unmute(mute::UnmuteArgs),
+    /// Active mutes, stored and by tag (--all: ended ones too)
+    Mutes(mute::MutesArgs),
 }
 
 /// What every command gets: the settings, the SDK configuration and the output format.
@@ -149,6 +156,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => status::run(&ctx, args).await,
         Command::History(args) => history::run(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
+        Command::Mute(args) => mute::mute(&ctx, args).await,
+        Command::Unmute(args) => mute::unmute(&ctx, args).await,
+        Command::Mutes(args) => mute::list(&ctx, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

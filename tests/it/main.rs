@@ -1,6 +1,7 @@
 //! The integration suite: one binary, real emulators over HTTP (moto and route-server-sim),
 //! started once per binary (moto) or once per test (the simulator).
 
+mod alert_rules;
 mod cli;
 mod flapping_reminders;
 mod handler;
