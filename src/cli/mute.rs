@@ -212,13 +212,19 @@ fn until_text(until: Option<Timestamp>, now: Timestamp, open: &str) -> String {
     }
 }
 
+/// `peer rsp-... until ... (in 2h), reason: ... (set by ... at ...)`.
 fn describe(r: &MuteRecord, now: Timestamp) -> String {
-    let mut text = format!(
-        "{} {} until {}",
+    format!(
+        "{} {} {}",
         kind_of(&r.mute.target),
         r.mute.target,
-        until_text(r.mute.until, now, "unmuted")
-    );
+        describe_span(r, now)
+    )
+}
+
+/// `until ... (in 2h), reason: ... (set by ... at ...)`.
+fn describe_span(r: &MuteRecord, now: Timestamp) -> String {
+    let mut text = format!("until {}", until_text(r.mute.until, now, "unmuted"));
     if let Some(reason) = &r.reason {
         text.push_str(&format!(", reason: {reason}"));
     }
@@ -316,7 +322,10 @@ fn mute_text(doc: &MuteDocument, now: Timestamp) -> String {
         }
     }
     if let Some(old) = &doc.replaced {
-        out.push_str(&format!("\nreplaces the mute {}", describe(old, now)));
+        out.push_str(&format!(
+            "\nreplaces the earlier mute {}",
+            describe_span(old, now)
+        ));
     }
     out.push_str(
         "\nChanges are recorded, alerts held back; a peer still down or degraded when the mute \

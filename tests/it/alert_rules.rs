@@ -683,6 +683,25 @@ async fn mutes_lists_exactly_the_active_mutes_and_unmute_removes_them() {
         run.stderr
     );
 
+    // A failed AWS call: exit 1, worded as the other commands word it.
+    for args in [
+        vec!["mute", "--peer", a, "--for", "2h"],
+        vec!["unmute", "--peer", a],
+        vec!["mutes"],
+    ] {
+        let mut args = args;
+        args.extend(["--state-table", "NoSuchPeerState"]);
+        let run = mute_cli(&stack, &args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(
+                "peerwatch: DynamoDB table NoSuchPeerState does not exist in region us-east-1"
+            ),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+
     // Bad arguments: exit 2, nothing stored.
     let soon = Timestamp::now().plus_seconds(600).to_string();
     let past = Timestamp::now().plus_seconds(-600).to_string();
@@ -752,6 +771,31 @@ async fn mutes_lists_exactly_the_active_mutes_and_unmute_removes_them() {
             "2h",
             "--reason",
             "line card swap",
+        ],
+    )
+    .ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("muted peer {a} until ")) && lines[0].contains("(in 2h)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].starts_with("replaces the earlier mute until ")
+            && lines[1].contains("(in 29m) (set by netops-oncall at "),
+        "{}",
+        run.stdout
+    );
+    let run = mute_cli(
+        &stack,
+        &[
+            "mute",
+            "--peer",
+            a,
+            "--for",
+            "2h",
+            "--reason",
+            "line card swap",
             "--output",
             "json",
         ],
@@ -759,7 +803,7 @@ async fn mutes_lists_exactly_the_active_mutes_and_unmute_removes_them() {
     .ok();
     let a_doc = run.json();
     assert_eq!(a_doc["replaced"]["target"], a.as_str());
-    assert_eq!(a_doc["replaced"]["reason"], Value::Null);
+    assert_eq!(a_doc["replaced"]["reason"], "line card swap");
     assert!(ts(&a_doc["replaced"]["until"]) < ts(&a_doc["mute"]["until"]));
     let run = mute_cli(
         &stack,
@@ -997,3 +1041,4 @@ async fn status_and_report_do_not_show_mutes_as_peers() {
     let summary = stack.cycle().await;
     assert_eq!((summary.peers_seen, summary.transitions_recorded), (2, 0));
 }
+
