@@ -1,7 +1,10 @@
 //! One poll cycle, the same for the Lambda and `peerwatch poll`: retry the outbox, list
 //! peers, load the last known states, detect, record each transition in one conditional
-//! transaction, publish what needs publishing, mark it sent.
+//! transaction, publish what needs publishing, mark it sent. Storm control: more notified
+//! transitions of one kind for one route server than `STORM_THRESHOLD` go out as one grouped
+//! message, published once and marked on every member.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -11,8 +14,8 @@ use crate::config::Config;
 use crate::detect::{Rules, detect};
 use crate::listing::{ListError, list_peers};
 use crate::model::{FieldChange, NotificationState, Timestamp, Transition};
-use crate::notify::{self, Notification};
-use crate::store::{PendingNotification, Store, StoreError, WriteOutcome};
+use crate::notify::{self, GroupKind, Notification};
+use crate::store::{Outbox, PendingNotification, Store, StoreError, WriteOutcome};
 
 /// Transactions in flight at once: enough to keep a storm short, few enough not to be throttled.
 pub const WRITE_CONCURRENCY: usize = 16;
@@ -100,6 +103,11 @@ pub struct Summary {
     pub notifications_retried: usize,
     /// Notifications that could not be published; they stay pending for the next run.
     pub notifications_pending: usize,
+    /// Of the notifications sent and retried, the grouped ones (storm control): each is one
+    /// message for many transitions of one route server.
+    pub grouped_notifications: usize,
+    /// Transitions recorded by this run that a grouped message covers.
+    pub transitions_grouped: usize,
     pub dry_run: bool,
     pub duration_ms: u64,
     /// In a dry run, what would have been recorded.
@@ -154,9 +162,10 @@ impl Poller {
         };
 
         if !opts.dry_run {
-            let (sent, pending) = self.retry_outbox(lease).await?;
-            summary.notifications_retried = sent;
-            summary.notifications_pending += pending;
+            let retried = self.retry_outbox(lease).await?;
+            summary.notifications_retried = retried.sent;
+            summary.notifications_pending += retried.pending;
+            summary.grouped_notifications += retried.grouped;
         }
 
         let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
@@ -207,13 +216,37 @@ impl Poller {
         summary: &mut Summary,
     ) -> Result<(), CycleError> {
         let total = transitions.len();
-        let results: Vec<Recorded> = futures::stream::iter(transitions)
-            .map(|tr| self.record_one(tr, opts.deadline, lease))
+        let topic = self.config.alert_topic_arn.as_deref();
+        // Storm control: only what is published can be grouped.
+        let threshold = match topic {
+            Some(_) => self.config.alerting.storm_threshold,
+            None => 0,
+        };
+        let mut member_of = vec![None; total];
+        let groups: Vec<Group> = storm_groups(&transitions, threshold)
+            .into_iter()
+            .enumerate()
+            .map(|(g, members)| {
+                let members: Vec<&Transition> = members
+                    .into_iter()
+                    .inspect(|&i| member_of[i] = Some(g))
+                    .map(|i| &transitions[i])
+                    .collect();
+                Group::new(&members, threshold)
+            })
+            .collect();
+        let groups = &groups;
+        let results: Vec<Recorded> = futures::stream::iter(transitions.into_iter().zip(member_of))
+            .map(|(tr, g)| {
+                let group = g.map(|g| (g, &groups[g]));
+                self.record_one(tr, group, opts.deadline, lease)
+            })
             .buffer_unordered(WRITE_CONCURRENCY)
             .collect()
             .await;
         let mut first_error = None;
         let mut failed = 0;
+        let mut written: Vec<Vec<OutboxKey>> = vec![Vec::new(); groups.len()];
         for r in results {
             match r {
                 Recorded::Written { delivered } => {
@@ -224,11 +257,31 @@ impl Poller {
                         None => {}
                     }
                 }
+                Recorded::Grouped { group, key } => {
+                    summary.transitions_recorded += 1;
+                    summary.transitions_grouped += 1;
+                    written[group].push(key);
+                }
                 Recorded::LostRace => summary.transitions_lost_race += 1,
                 Recorded::Deferred => summary.transitions_deferred += 1,
                 Recorded::Failed(e) => {
                     failed += 1;
                     first_error.get_or_insert(e);
+                }
+            }
+        }
+        // Each group once, for the members this run recorded (another run that recorded the
+        // others publishes its own).
+        if let Some(topic) = topic {
+            for (group, keys) in groups.iter().zip(&written) {
+                if keys.is_empty() {
+                    continue;
+                }
+                if self.deliver(topic, keys, &group.notification).await {
+                    summary.notifications_sent += 1;
+                    summary.grouped_notifications += 1;
+                } else {
+                    summary.notifications_pending += 1;
                 }
             }
         }
@@ -242,9 +295,12 @@ impl Poller {
         }
     }
 
+    /// Records one transition. A member of a group is stored with the group's message and
+    /// published later, once for the group; any other is published at once.
     async fn record_one(
         &self,
         tr: Transition,
+        group: Option<(usize, &Group)>,
         deadline: Option<Instant>,
         lease: Duration,
     ) -> Recorded {
@@ -252,8 +308,13 @@ impl Poller {
             return Recorded::Deferred;
         }
         let topic = self.config.alert_topic_arn.as_deref();
-        let notification = match (topic, tr.notification) {
-            (Some(_), NotificationState::Pending) => Some(notify::render(&tr)),
+        let own;
+        let notification = match (topic, tr.notification, group) {
+            (Some(_), NotificationState::Pending, Some((_, g))) => Some(&g.notification),
+            (Some(_), NotificationState::Pending, None) => {
+                own = notify::render(&tr);
+                Some(&own)
+            }
             _ => None,
         };
         // Without a topic nothing can be sent, so nothing is owed: record, don't queue.
@@ -262,7 +323,11 @@ impl Poller {
             tr.notification = NotificationState::NotRequired;
         }
         let claimed_until = Timestamp::now().as_millis() + lease.as_millis() as i64;
-        let outbox = notification.as_ref().map(|n| (n, claimed_until));
+        let outbox = notification.map(|n| Outbox {
+            notification: n,
+            claimed_until_ms: claimed_until,
+            group_id: group.map(|(_, g)| g.id.as_str()),
+        });
         match self.store.write_transition(&tr, outbox).await {
             Ok(WriteOutcome::LostRace) => {
                 tracing::info!(
@@ -277,52 +342,66 @@ impl Poller {
                 Recorded::Failed(e)
             }
             Ok(WriteOutcome::Written) => {
-                let delivered = match (topic, &notification) {
-                    (Some(topic), Some(n)) => {
-                        let observed_at = tr.observed_at.to_string();
-                        Some(self.deliver(topic, tr.peer_id(), &observed_at, n).await)
-                    }
-                    _ => None,
+                let key = OutboxKey {
+                    peer_id: tr.peer_id().to_string(),
+                    observed_at: tr.observed_at.to_string(),
                 };
-                Recorded::Written { delivered }
+                match (topic, notification, group) {
+                    (Some(_), Some(_), Some((group, _))) => Recorded::Grouped { group, key },
+                    (Some(topic), Some(n), None) => Recorded::Written {
+                        delivered: Some(self.deliver(topic, &[key], n).await),
+                    },
+                    _ => Recorded::Written { delivered: None },
+                }
             }
         }
     }
 
-    /// Publishes, then marks sent; on failure gives the claim back so the next run retries.
-    async fn deliver(
-        &self,
-        topic: &str,
-        peer_id: &str,
-        observed_at: &str,
-        n: &Notification,
-    ) -> bool {
+    /// Publishes `n` once for the transitions `keys` (one, or a group's members), then marks
+    /// each sent with the message id; on failure gives every claim back so the next run
+    /// retries.
+    async fn deliver(&self, topic: &str, keys: &[OutboxKey], n: &Notification) -> bool {
         match notify::publish(&self.sns, topic, n).await {
             Ok(message_id) => {
-                if let Err(e) = self
-                    .store
-                    .mark_sent(peer_id, observed_at, &message_id)
-                    .await
-                {
-                    // Delivered but still marked pending: the next run may send it again (at least once).
-                    tracing::error!(peer = peer_id, error = %error_chain(&e), "published, but marking it sent failed");
-                }
+                let message_id = message_id.as_str();
+                futures::stream::iter(keys)
+                    .for_each_concurrent(WRITE_CONCURRENCY, |k| async move {
+                        if let Err(e) = self
+                            .store
+                            .mark_sent(&k.peer_id, &k.observed_at, message_id)
+                            .await
+                        {
+                            // Delivered but still marked pending: the next run may send it again (at least once).
+                            tracing::error!(peer = %k.peer_id, error = %error_chain(&e), "published, but marking it sent failed");
+                        }
+                    })
+                    .await;
                 true
             }
             Err(e) => {
-                tracing::error!(peer = peer_id, error = %error_chain(&e), "publishing a notification failed; it stays pending");
-                if let Err(e) = self.store.release(peer_id, observed_at).await {
-                    tracing::warn!(peer = peer_id, error = %error_chain(&e), "releasing the claim failed; it expires by itself");
-                }
+                let peer = keys.first().map_or("", |k| k.peer_id.as_str());
+                tracing::error!(peer, transitions = keys.len(), error = %error_chain(&e), "publishing a notification failed; it stays pending");
+                self.release_all(keys).await;
                 false
             }
         }
     }
 
-    /// Delivers what earlier runs left pending; answers (delivered, still pending).
-    async fn retry_outbox(&self, lease: Duration) -> Result<(usize, usize), CycleError> {
+    async fn release_all(&self, keys: &[OutboxKey]) {
+        futures::stream::iter(keys)
+            .for_each_concurrent(WRITE_CONCURRENCY, |k| async move {
+                if let Err(e) = self.store.release(&k.peer_id, &k.observed_at).await {
+                    tracing::warn!(peer = %k.peer_id, error = %error_chain(&e), "releasing the claim failed; it expires by itself");
+                }
+            })
+            .await;
+    }
+
+    /// Delivers what earlier runs left pending: each transition on its own, or, for a grouped
+    /// message, all the group's pending members together, published once.
+    async fn retry_outbox(&self, lease: Duration) -> Result<Retried, CycleError> {
         let Some(topic) = self.config.alert_topic_arn.as_deref() else {
-            return Ok((0, 0));
+            return Ok(Retried::default());
         };
         let pending = self
             .store
@@ -330,33 +409,149 @@ impl Poller {
             .await
             .map_err(CycleError::Outbox)?;
         let now = Timestamp::now().as_millis();
-        let due: Vec<PendingNotification> = pending
-            .into_iter()
-            .filter(|p| p.claimed_until_ms <= now)
-            .collect();
+        // One batch per message to publish.
+        let mut batches: Vec<Vec<PendingNotification>> = Vec::new();
+        let mut groups: BTreeMap<String, Vec<PendingNotification>> = BTreeMap::new();
+        for p in pending {
+            match &p.group_id {
+                Some(id) => groups.entry(id.clone()).or_default().push(p),
+                None => batches.push(vec![p]),
+            }
+        }
+        batches.extend(groups.into_values());
+        // A group is due only when every member is: one still held means a run is on it.
+        batches.retain(|b| b.iter().all(|p| p.claimed_until_ms <= now));
         let until = now + lease.as_millis() as i64;
-        let results: Vec<Option<bool>> = futures::stream::iter(due)
-            .map(|p| async move {
-                match self.store.claim(&p, until).await {
-                    Ok(true) => Some(self.deliver(topic, &p.peer_id, &p.observed_at, &p.notification).await),
-                    Ok(false) => None,
-                    Err(e) => {
-                        tracing::warn!(peer = %p.peer_id, error = %error_chain(&e), "claiming a pending notification failed");
-                        Some(false)
-                    }
-                }
+        let results: Vec<(Option<bool>, bool)> = futures::stream::iter(batches)
+            .map(|batch| async move {
+                let grouped = batch.iter().any(|p| p.group_id.is_some());
+                (self.retry_batch(topic, batch, until).await, grouped)
             })
             .buffer_unordered(WRITE_CONCURRENCY)
             .collect()
             .await;
-        let sent = results.iter().filter(|r| **r == Some(true)).count();
-        let failed = results.iter().filter(|r| **r == Some(false)).count();
-        Ok((sent, failed))
+        Ok(Retried {
+            sent: results.iter().filter(|r| r.0 == Some(true)).count(),
+            pending: results.iter().filter(|r| r.0 == Some(false)).count(),
+            grouped: results.iter().filter(|r| **r == (Some(true), true)).count(),
+        })
+    }
+
+    /// Claims every transition of one pending message, then publishes it once. The first (by
+    /// key) is claimed alone, so two runs never split a group between them; if another run
+    /// holds any of them, the claims are given back and the message is left to that run.
+    /// Answers `None` when left, else whether it was published.
+    async fn retry_batch(
+        &self,
+        topic: &str,
+        mut batch: Vec<PendingNotification>,
+        until: i64,
+    ) -> Option<bool> {
+        batch.sort_by(|a, b| (&a.peer_id, &a.observed_at).cmp(&(&b.peer_id, &b.observed_at)));
+        let key = |p: &PendingNotification| OutboxKey {
+            peer_id: p.peer_id.clone(),
+            observed_at: p.observed_at.clone(),
+        };
+        let (first, rest) = batch.split_first()?;
+        match self.store.claim(first, until).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                tracing::warn!(peer = %first.peer_id, error = %error_chain(&e), "claiming a pending notification failed");
+                return Some(false);
+            }
+        }
+        let claims: Vec<(OutboxKey, Result<bool, StoreError>)> = futures::stream::iter(rest)
+            .map(|p| async move { (key(p), self.store.claim(p, until).await) })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut claimed = vec![key(first)];
+        let mut failed = false;
+        for (k, claim) in claims {
+            match claim {
+                Ok(true) => claimed.push(k),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(peer = %k.peer_id, error = %error_chain(&e), "claiming a pending notification failed");
+                    failed = true;
+                }
+            }
+        }
+        if claimed.len() < batch.len() {
+            self.release_all(&claimed).await;
+            // A failed claim leaves it pending for the next run; one another run holds is its.
+            return failed.then_some(false);
+        }
+        Some(self.deliver(topic, &claimed, &first.notification).await)
     }
 }
 
+/// One transition's place in the outbox (`PeerTransitions` key).
+#[derive(Debug, Clone)]
+struct OutboxKey {
+    peer_id: String,
+    observed_at: String,
+}
+
+/// One grouped message of this run (storm control) and the `GroupId` its members carry.
+struct Group {
+    id: String,
+    notification: Notification,
+}
+
+impl Group {
+    fn new(members: &[&Transition], threshold: u32) -> Group {
+        let first = members[0];
+        let route_server_id = &first.record.peer.route_server_id;
+        let kind = GroupKind::of(first).unwrap_or(GroupKind::Alerts);
+        Group {
+            id: notify::group_id(route_server_id, kind, first.observed_at),
+            notification: notify::render_group(route_server_id, members, threshold),
+        }
+    }
+}
+
+/// Storm control: the notified transitions (`pending`) of one route server and one kind
+/// ([`GroupKind`]: alerts, recoveries, reminders) when there are more than `threshold` of
+/// them, as indexes into `transitions`, one list per group. A `threshold` of 0 never groups.
+pub fn storm_groups(transitions: &[Transition], threshold: u32) -> Vec<Vec<usize>> {
+    if threshold == 0 {
+        return Vec::new();
+    }
+    let mut by: BTreeMap<(&str, GroupKind), Vec<usize>> = BTreeMap::new();
+    for (i, tr) in transitions.iter().enumerate() {
+        if tr.notification != NotificationState::Pending {
+            continue;
+        }
+        if let Some(kind) = GroupKind::of(tr) {
+            by.entry((tr.record.peer.route_server_id.as_str(), kind))
+                .or_default()
+                .push(i);
+        }
+    }
+    by.into_values()
+        .filter(|members| members.len() > threshold as usize)
+        .collect()
+}
+
+/// What retrying the outbox did, counted in messages (a grouped message is one).
+#[derive(Debug, Default)]
+struct Retried {
+    sent: usize,
+    pending: usize,
+    grouped: usize,
+}
+
 enum Recorded {
-    Written { delivered: Option<bool> },
+    Written {
+        delivered: Option<bool>,
+    },
+    /// Recorded as a member of the group `group`; published after the writes, once.
+    Grouped {
+        group: usize,
+        key: OutboxKey,
+    },
     LostRace,
     Deferred,
     Failed(StoreError),
@@ -383,4 +578,150 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod storm_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::detect::Rules;
+    use crate::model::{PeerRecord, PeerSnapshot, Severity};
+
+    fn peer(rs: &str, i: usize) -> PeerSnapshot {
+        PeerSnapshot {
+            route_server_peer_id: format!("rsp-{rs}-{i:02}"),
+            route_server_id: rs.into(),
+            peer_liveness_detection: "bgp-keepalive".into(),
+            state: "available".into(),
+            bgp_status: Some("up".into()),
+            bfd_status: Some("up".into()),
+            ..Default::default()
+        }
+    }
+
+    /// (route server, peers): all up at 0, then `change` on each at 60; the second cycle.
+    fn cycle(
+        rules: &Rules,
+        fleet: &[(&str, usize)],
+        change: impl Fn(usize, &mut PeerSnapshot),
+    ) -> (HashMap<String, PeerRecord>, Vec<Transition>) {
+        let peers: Vec<PeerSnapshot> = fleet
+            .iter()
+            .flat_map(|&(rs, n)| (0..n).map(move |i| peer(rs, i)))
+            .collect();
+        let at = |s: i64| Timestamp::from_millis(1_795_000_000_000 + s * 1000).unwrap();
+        let mut known: HashMap<String, PeerRecord> = detect(&HashMap::new(), &peers, at(0), rules)
+            .into_iter()
+            .map(|t| (t.peer_id().to_string(), t.record))
+            .collect();
+        let changed: Vec<PeerSnapshot> = peers
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut p)| {
+                change(i, &mut p);
+                p
+            })
+            .collect();
+        let out = detect(&known, &changed, at(60), rules);
+        for t in &out {
+            known.insert(t.peer_id().to_string(), t.record.clone());
+        }
+        (known, out)
+    }
+
+    fn ids(trs: &[Transition], groups: &[Vec<usize>]) -> Vec<Vec<String>> {
+        groups
+            .iter()
+            .map(|g| g.iter().map(|&i| trs[i].peer_id().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn more_alerts_than_the_threshold_for_one_route_server_make_a_group() {
+        let rules = Rules::default();
+        let (_, trs) = cycle(&rules, &[("rs-a", 12), ("rs-b", 2)], |_, p| {
+            p.bgp_status = Some("down".into())
+        });
+        assert_eq!(trs.len(), 14);
+        let groups = storm_groups(&trs, 5);
+        assert_eq!(
+            ids(&trs, &groups),
+            vec![
+                (0..12)
+                    .map(|i| format!("rsp-rs-a-{i:02}"))
+                    .collect::<Vec<_>>()
+            ]
+        );
+        assert!(storm_groups(&trs, 0).is_empty(), "0 never groups");
+        assert!(storm_groups(&trs, 12).is_empty(), "12 is not more than 12");
+        assert_eq!(storm_groups(&trs, 11).len(), 1);
+        assert_eq!(storm_groups(&trs, 1).len(), 2, "rs-b's 2 are more than 1");
+    }
+
+    #[test]
+    fn exactly_the_threshold_is_not_a_storm() {
+        let (_, trs) = cycle(&Rules::default(), &[("rs-a", 5)], |_, p| {
+            p.state = "failing".into()
+        });
+        assert!(storm_groups(&trs, 5).is_empty());
+        assert_eq!(storm_groups(&trs, 4).len(), 1);
+    }
+
+    #[test]
+    fn only_what_is_notified_counts_and_kinds_stay_apart() {
+        // 6 warnings that NOTIFY_MIN_SEVERITY=critical does not send, and 4 criticals.
+        let rules = Rules {
+            min_severity: Severity::Critical,
+            ..Rules::default()
+        };
+        let (_, trs) = cycle(&rules, &[("rs-a", 10)], |i, p| {
+            if i < 6 {
+                p.state = "failing".into();
+            } else {
+                p.bgp_status = Some("down".into());
+            }
+        });
+        assert!(storm_groups(&trs, 3).len() == 1 && storm_groups(&trs, 3)[0].len() == 4);
+        assert!(storm_groups(&trs, 4).is_empty());
+
+        // 6 recover and 6 others go down in the same cycle: two groups, never mixed.
+        let rules = Rules::default();
+        let (known, _) = cycle(&rules, &[("rs-a", 12)], |i, p| {
+            if i < 6 {
+                p.bgp_status = Some("down".into());
+            }
+        });
+        let listing: Vec<PeerSnapshot> = (0..12)
+            .map(|i| {
+                let mut p = peer("rs-a", i);
+                if i >= 6 {
+                    p.bgp_status = Some("down".into());
+                }
+                p
+            })
+            .collect();
+        let at = Timestamp::from_millis(1_795_000_000_000 + 120_000).unwrap();
+        let trs = detect(&known, &listing, at, &rules);
+        let groups = storm_groups(&trs, 5);
+        assert_eq!(groups.len(), 2);
+        let kinds: Vec<GroupKind> = groups
+            .iter()
+            .map(|g| GroupKind::of(&trs[g[0]]).unwrap())
+            .collect();
+        assert_eq!(kinds, [GroupKind::Alerts, GroupKind::Recoveries]);
+        for g in &groups {
+            let kind = GroupKind::of(&trs[g[0]]);
+            assert!(g.iter().all(|&i| GroupKind::of(&trs[i]) == kind));
+            assert_eq!(g.len(), 6);
+        }
+    }
+
+    #[test]
+    fn new_peers_coming_up_are_never_a_storm() {
+        let peers: Vec<PeerSnapshot> = (0..20).map(|i| peer("rs-a", i)).collect();
+        let at = Timestamp::from_millis(1_795_000_000_000).unwrap();
+        let trs = detect(&HashMap::new(), &peers, at, &Rules::default());
+        assert!(storm_groups(&trs, 1).is_empty());
+    }
 }

@@ -11,6 +11,10 @@
 //! | `default`, `email` | plain text for people |
 //! | `https` | an Amazon Q Developer in chat applications custom notification (JSON text) |
 //! | `sqs`, `lambda`, `email-json` | the event JSON, version 1 (see [`event_json`]) |
+//!
+//! Storm control: when one cycle has more notified transitions of one kind (alerts,
+//! recoveries, reminders) for one route server than the storm threshold, [`render_group`]
+//! renders one message for all of them instead (see [`storm_event_json`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -242,8 +246,13 @@ fn attributes(tr: &Transition) -> Vec<(String, String)> {
 /// `(routeServerPeerId, version)` identifies the transition: delivery is at least once, so
 /// consumers deduplicate on it.
 pub fn event_json(tr: &Transition) -> String {
+    to_json(&event_v1(tr))
+}
+
+/// The event JSON of one transition, as data (a grouped message lists one per peer).
+fn event_v1(tr: &Transition) -> EventV1<'_> {
     let peer = &tr.record.peer;
-    to_json(&EventV1 {
+    EventV1 {
         schema_version: EVENT_SCHEMA_VERSION,
         event: tr.event,
         severity: tr.severity,
@@ -261,7 +270,7 @@ pub fn event_json(tr: &Transition) -> String {
         previous_duration_seconds: tr.previous_duration_seconds,
         version: tr.version(),
         peer: &tr.record,
-    })
+    }
 }
 
 #[derive(Serialize)]
@@ -743,6 +752,504 @@ pub fn humanise(secs: i64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Storm control: one message for many peers of one route server
+
+/// The most peers a grouped message lists one by one in its text and its event JSON; the
+/// others are counted ("and 12 more"). The event JSON lists fewer when the message would
+/// otherwise exceed [`MAX_GROUP_MESSAGE_BYTES`].
+pub const MAX_GROUP_LISTED: usize = 200;
+
+/// The most peers the chat notification of a grouped message lists (it is read in a channel,
+/// often on a phone); the text and the event JSON list more.
+pub const MAX_GROUP_CHAT_LISTED: usize = 20;
+
+/// The largest `MessageStructure=json` document of a grouped message, in bytes: well under
+/// SNS's 256 KiB per `Publish` (subject and attributes count too) and DynamoDB's 400 KB per
+/// item (every member's outbox entry holds the message until it is sent).
+pub const MAX_GROUP_MESSAGE_BYTES: usize = 200 * 1024;
+
+/// Which notified transitions storm control puts together: alerts (critical and warning,
+/// flapping and mute-ended included) with alerts, recoveries with recoveries, reminders with
+/// reminders. A group never mixes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupKind {
+    Alerts,
+    Recoveries,
+    Reminders,
+}
+
+impl GroupKind {
+    /// The group a transition joins when it is notified in a storm; `None` for `info`.
+    pub fn of(tr: &Transition) -> Option<GroupKind> {
+        match (tr.kind, tr.severity) {
+            (TransitionKind::Reminder, _) => Some(GroupKind::Reminders),
+            (_, Severity::Critical | Severity::Warning) => Some(GroupKind::Alerts),
+            (_, Severity::Recovery) => Some(GroupKind::Recoveries),
+            (_, Severity::Info) => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GroupKind::Alerts => "alerts",
+            GroupKind::Recoveries => "recoveries",
+            GroupKind::Reminders => "reminders",
+        }
+    }
+}
+
+/// The `GroupId` every member transition of a grouped message carries:
+/// `rs-0a1b2c3d4e5f60718/alerts@2026-11-25T19:05:00.123Z`.
+pub fn group_id(route_server_id: &str, kind: GroupKind, observed_at: Timestamp) -> String {
+    format!("{route_server_id}/{}@{observed_at}", kind.as_str())
+}
+
+/// What a grouped message is about, worked out once for all its renderings.
+struct Storm<'a> {
+    id: String,
+    kind: GroupKind,
+    severity: Severity,
+    route_server_id: &'a str,
+    vpc_id: &'a str,
+    observed_at: Timestamp,
+    threshold: u32,
+    /// Worst first, then by peer id.
+    members: Vec<&'a Transition>,
+    /// "down", "recovered", ...: what the peers did, for subject and headline.
+    what: &'static str,
+    /// `(BGP down, 10), (failed, 2)`: most first.
+    breakdown: Vec<(String, usize)>,
+}
+
+impl<'a> Storm<'a> {
+    fn new(route_server_id: &'a str, members: &[&'a Transition], threshold: u32) -> Self {
+        let kind = members
+            .first()
+            .and_then(|tr| GroupKind::of(tr))
+            .unwrap_or(GroupKind::Alerts);
+        let mut members = members.to_vec();
+        members.sort_by(|a, b| {
+            b.severity
+                .rank()
+                .cmp(&a.severity.rank())
+                .then_with(|| a.peer_id().cmp(b.peer_id()))
+        });
+        let severity = match kind {
+            GroupKind::Recoveries => Severity::Recovery,
+            _ => members
+                .iter()
+                .map(|tr| tr.severity)
+                .max_by_key(Severity::rank)
+                .unwrap_or(Severity::Warning),
+        };
+        let observed_at = members
+            .first()
+            .map_or_else(Timestamp::now, |tr| tr.observed_at);
+        let vpc_id = members
+            .iter()
+            .map(|tr| tr.record.peer.vpc_id.as_str())
+            .find(|v| !v.is_empty())
+            .unwrap_or("");
+        let all = |h: &[Health]| members.iter().all(|tr| h.contains(&tr.health_to));
+        let what = match kind {
+            GroupKind::Recoveries => "recovered",
+            GroupKind::Reminders => "still unwell",
+            GroupKind::Alerts if all(&[Health::Down]) => "down",
+            GroupKind::Alerts if all(&[Health::Degraded]) => "degraded",
+            GroupKind::Alerts if all(&[Health::Down, Health::Degraded]) => "down or degraded",
+            GroupKind::Alerts => "alerting",
+        };
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for tr in &members {
+            let label = match kind {
+                GroupKind::Reminders => tr.health_to.as_str().to_string(),
+                _ => event_phrase(tr.event).to_string(),
+            };
+            *counts.entry(label).or_default() += 1;
+        }
+        let mut breakdown: Vec<(String, usize)> = counts.into_iter().collect();
+        breakdown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Storm {
+            id: group_id(route_server_id, kind, observed_at),
+            kind,
+            severity,
+            route_server_id,
+            vpc_id,
+            observed_at,
+            threshold,
+            members,
+            what,
+            breakdown,
+        }
+    }
+
+    /// `BGP down 10, failed 2`.
+    fn breakdown_text(&self, parts: usize) -> String {
+        let mut out = self
+            .breakdown
+            .iter()
+            .take(parts)
+            .map(|(label, n)| format!("{label} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if parts < self.breakdown.len() {
+            out.push_str(", ...");
+        }
+        out
+    }
+
+    /// `12 peers of route server rs-0a1b2c down at once`.
+    fn headline(&self) -> String {
+        format!(
+            "{} peers of route server {} {} at once",
+            self.members.len(),
+            self.route_server_id,
+            self.what
+        )
+    }
+
+    /// `rs-0a1b2c 12 peers down (BGP down 10, failed 2)`.
+    fn summary(&self) -> String {
+        format!(
+            "{} {} peers {} ({})",
+            self.route_server_id,
+            self.members.len(),
+            self.what,
+            self.breakdown_text(self.breakdown.len())
+        )
+    }
+}
+
+/// Renders the one notification that covers `members`, the notified transitions of one route
+/// server in one cycle, when there are more of one kind (see [`GroupKind`]) than `threshold`
+/// (storm control; `threshold` is only quoted in the text). The members share the cycle's
+/// `observedAt`; they are listed worst first, then by peer id.
+///
+/// - subject: `[CRITICAL] rs-0a1b2c3d4e5f60718 12 peers down (BGP down 10, failed 2)`, at most
+///   [`MAX_SUBJECT_CHARS`] (the breakdown is shortened to `, ...` before anything else);
+/// - `default`/`email`: every peer (id, address, ASN, Name tag, event, what changed, failure
+///   reason), up to [`MAX_GROUP_LISTED`], then "... and N more";
+/// - `https`: an Amazon Q Developer custom notification with `metadata.threadId` = the route
+///   server id and `metadata.eventType` `route-server.storm`, listing up to
+///   [`MAX_GROUP_CHAT_LISTED`] peers;
+/// - `sqs`/`lambda`/`email-json`: the storm event JSON (see [`storm_event_json`]);
+/// - attributes `severity`, `event` (`route-server.storm`), `routeServerId`, `vpcId`; no
+///   `routeServerPeerId`, since the message is about many.
+pub fn render_group(
+    route_server_id: &str,
+    members: &[&Transition],
+    threshold: u32,
+) -> Notification {
+    let storm = Storm::new(route_server_id, members, threshold);
+    let total = storm.members.len();
+    let chat = group_chat_json(&storm);
+    let mut text_listed = total.min(MAX_GROUP_LISTED);
+    let mut json_listed = text_listed;
+    loop {
+        let text = group_text(&storm, text_listed);
+        let event = to_json(&storm_event(&storm, json_listed));
+        let message = to_json(&Envelope {
+            default: &text,
+            email: &text,
+            https: &chat,
+            sqs: &event,
+            lambda: &event,
+            email_json: &event,
+        });
+        let size = message.len();
+        if size <= MAX_GROUP_MESSAGE_BYTES || (json_listed == 0 && text_listed == 0) {
+            return Notification {
+                subject: group_subject(&storm),
+                message,
+                attributes: group_attributes(&storm),
+            };
+        }
+        // Shrink in proportion to the excess, the event JSON (three copies) first.
+        let shrink = |n: usize| (n * MAX_GROUP_MESSAGE_BYTES / size).min(n - 1);
+        if json_listed > 0 {
+            json_listed = shrink(json_listed);
+        } else {
+            text_listed = shrink(text_listed);
+        }
+    }
+}
+
+fn group_subject(storm: &Storm) -> String {
+    let head = format!(
+        "[{}] {} {} peers {}",
+        severity_label(storm.severity),
+        storm.route_server_id,
+        storm.members.len(),
+        storm.what
+    );
+    (1..=storm.breakdown.len())
+        .rev()
+        .map(|parts| sanitise_subject(&format!("{head} ({})", storm.breakdown_text(parts))))
+        .find(|s| s.chars().count() <= MAX_SUBJECT_CHARS && !s.ends_with("..."))
+        .unwrap_or_else(|| sanitise_subject(&head))
+}
+
+fn group_attributes(storm: &Storm) -> Vec<(String, String)> {
+    [
+        ("severity", storm.severity.as_str()),
+        ("event", Event::RouteServerStorm.as_str()),
+        ("routeServerId", storm.route_server_id),
+        ("vpcId", storm.vpc_id),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect()
+}
+
+/// The storm event JSON, version 1, as `sqs`, `lambda` and `email-json` subscribers receive
+/// a grouped message:
+///
+/// ```json
+/// {"schemaVersion": "1", "event": "route-server.storm", "severity": "critical",
+///  "groupId": "rs-.../alerts@2026-11-25T19:05:00.123Z", "groupKind": "alerts",
+///  "routeServerId": "rs-...", "vpcId": "vpc-...", "observedAt": "2026-11-25T19:05:00.123Z",
+///  "threshold": 5, "peerCount": 12, "peersOmitted": 0,
+///  "peers": [{"schemaVersion": "1", "event": "bgp.down", "...": "one event JSON per peer"}]}
+/// ```
+///
+/// `severity` is the worst of the members (`recovery` for a grouped recovery). Each entry
+/// of `peers` is exactly the event JSON that peer's transition would have had on its own, so
+/// consumers deduplicate per peer on `(routeServerPeerId, version)` as usual. `peers` holds
+/// up to [`MAX_GROUP_LISTED`] entries, fewer if the message would exceed
+/// [`MAX_GROUP_MESSAGE_BYTES`]; `peersOmitted` counts the rest (`peerCount` is all of them).
+/// Every member shares `routeServerId` and `observedAt`, so the `ByRouteServer` index finds
+/// them all (those with this `GroupId`) when some are omitted.
+pub fn storm_event_json(route_server_id: &str, members: &[&Transition], threshold: u32) -> String {
+    let storm = Storm::new(route_server_id, members, threshold);
+    to_json(&storm_event(&storm, storm.members.len()))
+}
+
+fn storm_event<'a>(storm: &'a Storm<'a>, listed: usize) -> StormEventV1<'a> {
+    let listed = listed.min(storm.members.len());
+    StormEventV1 {
+        schema_version: EVENT_SCHEMA_VERSION,
+        event: Event::RouteServerStorm,
+        severity: storm.severity,
+        group_id: &storm.id,
+        group_kind: storm.kind,
+        route_server_id: storm.route_server_id,
+        vpc_id: storm.vpc_id,
+        observed_at: storm.observed_at,
+        threshold: storm.threshold,
+        peer_count: storm.members.len(),
+        peers_omitted: storm.members.len() - listed,
+        peers: storm.members[..listed]
+            .iter()
+            .map(|tr| event_v1(tr))
+            .collect(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StormEventV1<'a> {
+    schema_version: &'static str,
+    event: Event,
+    severity: Severity,
+    group_id: &'a str,
+    group_kind: GroupKind,
+    route_server_id: &'a str,
+    vpc_id: &'a str,
+    observed_at: Timestamp,
+    threshold: u32,
+    peer_count: usize,
+    peers_omitted: usize,
+    peers: Vec<EventV1<'a>>,
+}
+
+/// One peer's change, for the lists: `bgp.down (critical): BgpStatus up -> down`.
+fn member_change(tr: &Transition) -> String {
+    let what = if tr.kind == TransitionKind::Vanished {
+        format!("no longer listed; last known {}", status_line(tr))
+    } else if tr.changes.is_empty() {
+        format!("now {}", status_line(tr))
+    } else {
+        tr.changes
+            .iter()
+            .map(|c| format!("{} {}", c.field, change_text(tr, c, false)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!("{} ({}): {what}", tr.event, tr.severity)
+}
+
+fn group_next_steps(storm: &Storm, markdown: bool) -> Vec<String> {
+    let fmt = |s: String| if markdown { code(&s) } else { s };
+    let rs = storm.route_server_id;
+    let mut steps = Vec::new();
+    if storm.kind != GroupKind::Recoveries {
+        steps.push(
+            "Many peers of one route server at once usually share one cause: the route server \
+             endpoints, the network between them and the appliances (security groups, NACLs, \
+             route tables), or something the appliances share"
+                .to_string(),
+        );
+        steps.push(format!(
+            "Current state: {} or {}",
+            fmt(format!(
+                "peerwatch status --route-server {rs} --health down,degraded"
+            )),
+            fmt(format!(
+                "aws ec2 describe-route-server-peers --filters Name=route-server-id,Values={rs}"
+            ))
+        ));
+    }
+    steps.push(format!(
+        "History: {}",
+        fmt(format!(
+            "peerwatch history --route-server {rs} --since {}",
+            storm.observed_at
+        ))
+    ));
+    steps
+}
+
+fn group_text(storm: &Storm, listed: usize) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}: {}",
+        severity_label(storm.severity),
+        storm.headline()
+    );
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "More than {} {} for one route server in one poll, so they come as this one message \
+         (storm control); each peer's change is recorded on its own.",
+        storm.threshold,
+        storm.kind.as_str()
+    );
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Observed      {}", storm.observed_at);
+    let _ = writeln!(t, "Route server  {}", storm.route_server_id);
+    if !storm.vpc_id.is_empty() {
+        let _ = writeln!(t, "VPC           {}", storm.vpc_id);
+    }
+    let _ = writeln!(
+        t,
+        "What          {}",
+        storm.breakdown_text(storm.breakdown.len())
+    );
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Peers ({})", storm.members.len());
+    for tr in storm.members.iter().take(listed) {
+        let label = peer_label(tr, false);
+        if label.is_empty() {
+            let _ = writeln!(t, "  {}", tr.peer_id());
+        } else {
+            let _ = writeln!(t, "  {}  {label}", tr.peer_id());
+        }
+        let _ = writeln!(t, "      {}", member_change(tr));
+        if let Some(reason) = &tr.record.peer.failure_reason {
+            let _ = writeln!(t, "      Failure reason: {}", reason.replace('\n', " "));
+        }
+    }
+    let omitted = storm.members.len().saturating_sub(listed);
+    if omitted > 0 {
+        let _ = writeln!(t, "  ... and {omitted} more (see History below)");
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(t, "Next steps");
+    for step in group_next_steps(storm, false) {
+        let _ = writeln!(t, "  - {step}");
+    }
+    t
+}
+
+/// The Amazon Q Developer custom notification of a grouped message: one thread per route
+/// server (`threadId` = its id), so a storm and its grouped recovery land together.
+fn group_chat_json(storm: &Storm) -> String {
+    let listed = storm.members.len().min(MAX_GROUP_CHAT_LISTED);
+    let mut lines = Vec::new();
+    let mut head = format!("Route server {}", code(storm.route_server_id));
+    if !storm.vpc_id.is_empty() {
+        let _ = write!(head, ", VPC {}", code(storm.vpc_id));
+    }
+    lines.push(head);
+    lines.push(storm.breakdown_text(storm.breakdown.len()));
+    for tr in &storm.members[..listed] {
+        let label = peer_label(tr, true);
+        let mut line = code(tr.peer_id());
+        if !label.is_empty() {
+            let _ = write!(line, " ({label})");
+        }
+        let _ = write!(line, ": {}", tr.event);
+        if let Some(reason) = &tr.record.peer.failure_reason {
+            let _ = write!(line, ", {}", reason.replace('\n', " "));
+        }
+        lines.push(line);
+    }
+    if storm.members.len() > listed {
+        lines.push(format!(
+            "... and {} more (every peer is in the email and the event JSON)",
+            storm.members.len() - listed
+        ));
+    }
+    lines.push(format!(
+        "Grouped by storm control: more than {} {} in one poll",
+        storm.threshold,
+        storm.kind.as_str()
+    ));
+    lines.push(format!("Observed at {}", storm.observed_at));
+
+    let mut related_resources = vec![storm.route_server_id, storm.vpc_id];
+    related_resources.extend(storm.members[..listed].iter().map(|tr| tr.peer_id()));
+    related_resources.retain(|r| !r.is_empty());
+    let keywords = [
+        storm.severity.as_str(),
+        Event::RouteServerStorm.as_str(),
+        storm.route_server_id,
+        storm.vpc_id,
+    ]
+    .into_iter()
+    .filter(|k| !k.is_empty())
+    .map(str::to_string)
+    .collect();
+    let mut context = BTreeMap::new();
+    context.insert("severity", storm.severity.as_str().to_string());
+    context.insert("event", Event::RouteServerStorm.as_str().to_string());
+    context.insert("routeServerId", storm.route_server_id.to_string());
+    context.insert("vpcId", storm.vpc_id.to_string());
+    context.insert("peerCount", storm.members.len().to_string());
+    context.insert("groupId", storm.id.clone());
+    context.insert("observedAt", storm.observed_at.to_string());
+    context.retain(|_, v| !v.is_empty());
+
+    to_json(&ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id: storm.id.clone(),
+        content: ChatContent {
+            text_type: "client-markdown",
+            title: format!(
+                "{} {}: {}",
+                severity_icon(storm.severity),
+                severity_label(storm.severity),
+                storm.headline()
+            ),
+            description: lines.join("\n"),
+            next_steps: group_next_steps(storm, true),
+            keywords,
+        },
+        metadata: ChatMetadata {
+            thread_id: storm.route_server_id,
+            summary: storm.summary(),
+            event_type: Event::RouteServerStorm.as_str(),
+            related_resources,
+            additional_context: context,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // AWS
 
 /// Why a notification could not be published. The SDK error is kept whole as the source.
@@ -808,3 +1315,6 @@ pub async fn publish(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod group_tests;

@@ -66,6 +66,20 @@ pub struct PendingNotification {
     pub observed_at: String,
     pub claimed_until_ms: i64,
     pub notification: Notification,
+    /// `GroupId`: set when a grouped message (storm control) covers this transition; every
+    /// member of the group holds the same message, published once for all of them.
+    pub group_id: Option<String>,
+}
+
+/// What the outbox holds for a transition that is to be notified.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbox<'a> {
+    /// The rendered message: the transition's own, or its group's.
+    pub notification: &'a Notification,
+    /// How long the writing run holds it before another run may retry it (epoch ms).
+    pub claimed_until_ms: i64,
+    /// The `GroupId` when a grouped message covers the transition (storm control).
+    pub group_id: Option<&'a str>,
 }
 
 #[derive(Clone)]
@@ -142,12 +156,12 @@ impl Store {
     }
 
     /// Writes the new `PeerState` and the transition together, conditioned on `Version`.
-    /// `outbox` is the rendered message when the transition is to be notified, and
-    /// `claimed_until_ms` how long this run holds it before another run may retry it.
+    /// `outbox` is set when the transition is to be notified: the rendered message, how long
+    /// this run holds it, and its group when a grouped message covers it.
     pub async fn write_transition(
         &self,
         tr: &Transition,
-        outbox: Option<(&Notification, i64)>,
+        outbox: Option<Outbox<'_>>,
     ) -> Result<WriteOutcome, StoreError> {
         let state_put = {
             let put = Put::builder()
@@ -197,7 +211,7 @@ impl Store {
     pub fn transition_item(
         &self,
         tr: &Transition,
-        outbox: Option<(&Notification, i64)>,
+        outbox: Option<Outbox<'_>>,
     ) -> HashMap<String, AttributeValue> {
         let peer = &tr.record.peer;
         let mut item = Item::default();
@@ -233,11 +247,14 @@ impl Store {
             let expires = tr.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
             item.n("ExpiresAt", expires);
         }
-        if let Some((notification, claimed_until)) = outbox {
+        if let Some(outbox) = outbox {
+            let notification = outbox.notification;
             item.s("Pending", PENDING)
-                .n("ClaimedUntil", claimed_until)
+                .n("ClaimedUntil", outbox.claimed_until_ms)
                 .s("Subject", &notification.subject)
-                .s("Message", &notification.message);
+                .s("Message", &notification.message)
+                // Kept once sent: it tells which grouped message covered the transition.
+                .opt_s("GroupId", outbox.group_id);
             let attrs = notification.attributes.iter().map(|(k, v)| (k, v));
             item.0.insert("MessageAttributes".into(), string_map(attrs));
         }
@@ -280,6 +297,7 @@ impl Store {
                         message: s(item, "Message").ok_or_else(|| malformed("no Message"))?,
                         attributes,
                     },
+                    group_id: s(item, "GroupId"),
                 });
             }
         }
@@ -316,7 +334,7 @@ impl Store {
         }
     }
 
-    /// Marks a notification delivered and drops its outbox payload.
+    /// Marks a notification delivered and drops its outbox payload (a `GroupId` stays).
     pub async fn mark_sent(
         &self,
         peer_id: &str,

@@ -1042,3 +1042,815 @@ async fn status_and_report_do_not_show_mutes_as_peers() {
     assert_eq!((summary.peers_seen, summary.transitions_recorded), (2, 0));
 }
 
+// --- storms -----------------------------------------------------------------------------------
+//
+// Storm control through the emulators: more alerts (or recoveries) for one route server in one
+// cycle than STORM_THRESHOLD go out as one grouped message; every transition is still recorded
+// and marked with the message that covered it. Every delivery is read field by field.
+
+mod storms {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use peerwatch::cycle::{RunOptions, Summary};
+    use serde_json::{Value, json};
+
+    use crate::helpers::{Stack, moto, s};
+
+    type Item = HashMap<String, AttributeValue>;
+
+    const FAILED_REASON: &str = "BGP hold timer expired";
+
+    /// The simulator's peers, by id.
+    fn storm_sim_peers(stack: &Stack) -> BTreeMap<String, Value> {
+        let (status, peers) = stack.sim.control("GET", "/_sim/peers", None);
+        assert_eq!(status, 200, "{peers}");
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["routeServerPeerId"].as_str().unwrap().to_string(),
+                    p.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// A fleet of `route_servers` x `peers`, discovered by one cycle; answers the peer ids by
+    /// route server (in the simulator's order).
+    async fn storm_fleet(
+        stack: &Stack,
+        route_servers: u32,
+        peers: u32,
+    ) -> Vec<(String, Vec<String>)> {
+        let ids = stack.sim.fleet(route_servers, peers);
+        let sim = storm_sim_peers(stack);
+        let mut by_rs: Vec<(String, Vec<String>)> = Vec::new();
+        for id in ids {
+            let rs = sim[&id]["routeServerId"].as_str().unwrap().to_string();
+            match by_rs.iter_mut().find(|(r, _)| *r == rs) {
+                Some((_, v)) => v.push(id),
+                None => by_rs.push((rs, vec![id])),
+            }
+        }
+        let summary = stack.cycle().await;
+        assert_eq!(summary.notifications_sent, 0, "discovering alerts nobody");
+        assert!(stack.deliveries().await.is_empty());
+        by_rs
+    }
+
+    /// Takes `ids` down: BGP down, except `failed` (state failed with a reason).
+    fn storm_take_down(stack: &Stack, ids: &[String], failed: &[&String]) {
+        for id in ids {
+            if failed.contains(&id) {
+                stack.sim.set_peer(
+                    id,
+                    json!({"state": "failed", "failureReason": FAILED_REASON, "bgpStatus": "down"}),
+                );
+            } else {
+                stack.sim.set_peer(id, json!({"bgpStatus": "down"}));
+            }
+        }
+    }
+
+    fn storm_bring_up(stack: &Stack, ids: &[String]) {
+        for id in ids {
+            stack.sim.set_peer(
+                id,
+                json!({"state": "available", "failureReason": null, "bgpStatus": "up"}),
+            );
+        }
+    }
+
+    /// The poller's summary in the figures storm control changes.
+    fn storm_figures(s: &Summary) -> [usize; 6] {
+        [
+            s.transitions_recorded,
+            s.notifications_sent,
+            s.notifications_retried,
+            s.notifications_pending,
+            s.grouped_notifications,
+            s.transitions_grouped,
+        ]
+    }
+
+    /// Every Publish document the poller sent so far, parsed: (subject, document).
+    fn storm_published(stack: &Stack) -> Vec<(String, Value)> {
+        stack
+            .recorder
+            .calls()
+            .into_iter()
+            .filter_map(|c| c.published)
+            .map(|(subject, doc)| (subject, serde_json::from_str(&doc).unwrap()))
+            .collect()
+    }
+
+    fn storm_part(doc: &Value, key: &str) -> Value {
+        serde_json::from_str(doc[key].as_str().unwrap()).unwrap()
+    }
+
+    /// The transitions recorded at `observed_at` for `ids`, by peer id.
+    fn storm_items<'a>(
+        history: &'a [Item],
+        ids: &[String],
+        observed_at: &str,
+    ) -> BTreeMap<String, &'a Item> {
+        let out: BTreeMap<String, &Item> = history
+            .iter()
+            .filter(|t| {
+                s(t, "ObservedAt") == observed_at && ids.contains(&s(t, "RouteServerPeerId"))
+            })
+            .map(|t| (s(t, "RouteServerPeerId"), t))
+            .collect();
+        assert_eq!(
+            out.len(),
+            ids.len(),
+            "one transition per peer at {observed_at}"
+        );
+        out
+    }
+
+    /// Checks a grouped delivery field by field: the SNS envelope, its attributes and the
+    /// storm event JSON, each peer's entry against the simulator. Answers the event JSON.
+    #[allow(clippy::too_many_arguments)]
+    fn storm_check_grouped(
+        d: &Value,
+        stack: &Stack,
+        rs: &str,
+        kind: &str,
+        severity: &str,
+        subject: &str,
+        want: &BTreeMap<String, (&str, Value)>,
+    ) -> Value {
+        let sim = storm_sim_peers(stack);
+        let vpc = sim[want.keys().next().unwrap()]["vpcId"].clone();
+        assert_eq!(d["Type"], "Notification");
+        assert_eq!(
+            d["TopicArn"].as_str(),
+            stack.config.alert_topic_arn.as_deref()
+        );
+        assert_eq!(d["Subject"], subject);
+        let attrs = d["MessageAttributes"].as_object().unwrap();
+        let names: BTreeSet<&str> = attrs.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            BTreeSet::from(["event", "routeServerId", "severity", "vpcId"]),
+            "no routeServerPeerId on a grouped message"
+        );
+        assert_eq!(
+            attrs["severity"],
+            json!({"Type": "String", "Value": severity})
+        );
+        assert_eq!(
+            attrs["event"],
+            json!({"Type": "String", "Value": "route-server.storm"})
+        );
+        assert_eq!(
+            attrs["routeServerId"],
+            json!({"Type": "String", "Value": rs})
+        );
+        assert_eq!(attrs["vpcId"]["Value"], vpc);
+
+        let ev: Value = serde_json::from_str(d["Message"].as_str().unwrap()).unwrap();
+        let keys: BTreeSet<&str> = ev.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from([
+                "event",
+                "groupId",
+                "groupKind",
+                "observedAt",
+                "peerCount",
+                "peers",
+                "peersOmitted",
+                "routeServerId",
+                "schemaVersion",
+                "severity",
+                "threshold",
+                "vpcId",
+            ])
+        );
+        let observed_at = ev["observedAt"].as_str().unwrap();
+        assert!(
+            observed_at.parse::<peerwatch::model::Timestamp>().is_ok()
+                && observed_at.ends_with('Z')
+        );
+        assert_eq!(ev["schemaVersion"], "1");
+        assert_eq!(ev["event"], "route-server.storm");
+        assert_eq!(ev["severity"], severity);
+        assert_eq!(ev["groupId"], format!("{rs}/{kind}@{observed_at}"));
+        assert_eq!(ev["groupKind"], kind);
+        assert_eq!(ev["routeServerId"], rs);
+        assert_eq!(ev["vpcId"], vpc);
+        assert_eq!(ev["threshold"], 5);
+        assert_eq!(ev["peerCount"], want.len());
+        assert_eq!(ev["peersOmitted"], 0);
+        let peers = ev["peers"].as_array().unwrap();
+        let ids: Vec<&str> = peers
+            .iter()
+            .map(|p| p["routeServerPeerId"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            want.keys().map(String::as_str).collect::<Vec<_>>(),
+            "every peer, once, in peer id order (all of one severity)"
+        );
+        for p in peers {
+            let id = p["routeServerPeerId"].as_str().unwrap();
+            let (event, changes) = &want[id];
+            let sp = &sim[id];
+            assert_eq!(p["schemaVersion"], "1");
+            assert_eq!(p["event"], *event, "{id}");
+            assert_eq!(p["severity"], severity);
+            assert_eq!(p["kind"], "changed");
+            assert_eq!(p["routeServerId"], rs);
+            assert_eq!(p["vpcId"], vpc);
+            assert_eq!(p["observedAt"], observed_at);
+            assert_eq!(&p["changes"], changes, "{id}");
+            assert!(p["previousObservedAt"].as_str().unwrap() < observed_at);
+            let peer = &p["peer"];
+            assert_eq!(peer["routeServerPeerId"], id);
+            assert_eq!(peer["routeServerId"], rs);
+            assert_eq!(peer["peerAddress"], sp["peerAddress"]);
+            assert_eq!(peer["peerAsn"], sp["peerAsn"]);
+            assert_eq!(peer["state"], sp["state"]);
+            assert_eq!(peer["bgpStatus"], sp["bgpStatus"]);
+            assert_eq!(peer["bfdStatus"], sp["bfdStatus"]);
+            assert_eq!(peer["failureReason"], sp["failureReason"]);
+            assert_eq!(peer["present"], true);
+            assert_eq!(p["version"], peer["version"]);
+        }
+        ev
+    }
+
+    /// Checks the Publish document of a grouped message: the text for people names every
+    /// peer with its address and ASN, and the chat notification is in the route server's thread.
+    fn storm_check_document(doc: &Value, stack: &Stack, rs: &str, ids: &[String], title: &str) {
+        let sim = storm_sim_peers(stack);
+        let text = doc["default"].as_str().unwrap();
+        assert_eq!(doc["email"], doc["default"]);
+        assert_eq!(doc["sqs"], doc["lambda"]);
+        assert_eq!(doc["sqs"], doc["email-json"]);
+        for id in ids {
+            let line = format!(
+                "  {id}  {}, AS{}",
+                sim[id]["peerAddress"].as_str().unwrap(),
+                sim[id]["peerAsn"]
+            );
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        assert!(text.contains(&format!("Peers ({})\n", ids.len())), "{text}");
+        let chat = storm_part(doc, "https");
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(chat["content"]["title"], title);
+        let description = chat["content"]["description"].as_str().unwrap();
+        for id in ids {
+            assert!(
+                description.contains(&format!("`{id}`")),
+                "{id} in {description}"
+            );
+        }
+        assert_eq!(
+            chat["metadata"]["threadId"], rs,
+            "one thread for the route server"
+        );
+        assert_eq!(chat["metadata"]["eventType"], "route-server.storm");
+        assert_eq!(chat["id"], storm_part(doc, "sqs")["groupId"]);
+    }
+
+    /// Checks the recorded transitions of a group: sent, one message id, one GroupId, and
+    /// nothing left of the outbox.
+    fn storm_check_recorded(items: &BTreeMap<String, &Item>, group_id: &str, message_id: &str) {
+        for (id, t) in items {
+            assert_eq!(s(t, "NotificationState"), "sent", "{id}");
+            assert_eq!(s(t, "NotificationMessageId"), message_id, "{id}");
+            assert_eq!(s(t, "GroupId"), group_id, "{id}");
+            for gone in [
+                "Pending",
+                "ClaimedUntil",
+                "Subject",
+                "Message",
+                "MessageAttributes",
+            ] {
+                assert!(!t.contains_key(gone), "{id}: {gone} is gone once sent");
+            }
+        }
+    }
+
+    /// 12 peers of one route server go down in one cycle (10 BGP down, 2 failed), and 2 of
+    /// another: answers (route server, its 12 ids, the 2 failed ids, the other's 2 ids).
+    struct StormScene {
+        rs: String,
+        twelve: Vec<String>,
+        failed: Vec<String>,
+        other: Vec<String>,
+    }
+
+    async fn storm_scene(stack: &Stack) -> StormScene {
+        let fleet = storm_fleet(stack, 2, 12).await;
+        let (rs, twelve) = fleet[0].clone();
+        let other = fleet[1].1[..2].to_vec();
+        let failed = vec![twelve[4].clone(), twelve[9].clone()];
+        let failed_refs: Vec<&String> = failed.iter().collect();
+        storm_take_down(stack, &twelve, &failed_refs);
+        storm_take_down(stack, &other, &[]);
+        let mut failed = failed;
+        failed.sort();
+        StormScene {
+            rs,
+            twelve,
+            failed,
+            other,
+        }
+    }
+
+    fn storm_down_changes(scene: &StormScene) -> BTreeMap<String, (&'static str, Value)> {
+        scene
+            .twelve
+            .iter()
+            .map(|id| {
+                let want = if scene.failed.contains(id) {
+                    (
+                        "peer.failed",
+                        json!([
+                            {"field": "State", "from": "available", "to": "failed"},
+                            {"field": "BgpStatus", "from": "up", "to": "down"}
+                        ]),
+                    )
+                } else {
+                    (
+                        "bgp.down",
+                        json!([{"field": "BgpStatus", "from": "up", "to": "down"}]),
+                    )
+                };
+                (id.clone(), want)
+            })
+            .collect()
+    }
+
+    /// Splits deliveries into the grouped ones and the others.
+    fn storm_split(deliveries: Vec<Value>) -> (Vec<Value>, Vec<Value>) {
+        deliveries
+            .into_iter()
+            .partition(|d| d["MessageAttributes"]["event"]["Value"] == "route-server.storm")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn twelve_peers_of_one_route_server_down_in_one_cycle_are_one_grouped_message() {
+        let stack = Stack::new().await;
+        let scene = storm_scene(&stack).await;
+        stack.recorder.take();
+
+        let summary = stack.cycle().await;
+        // 14 recorded; 3 messages: the group of 12 and the other route server's 2 alone.
+        assert_eq!(storm_figures(&summary), [14, 3, 0, 0, 1, 12], "{summary:?}");
+
+        let (grouped, single) = storm_split(stack.deliveries().await);
+        assert_eq!(grouped.len(), 1, "exactly one grouped delivery");
+        let d = &grouped[0];
+        let ev = storm_check_grouped(
+            d,
+            &stack,
+            &scene.rs,
+            "alerts",
+            "critical",
+            &format!(
+                "[CRITICAL] {} 12 peers down (BGP down 10, failed 2)",
+                scene.rs
+            ),
+            &storm_down_changes(&scene),
+        );
+        let observed_at = ev["observedAt"].as_str().unwrap().to_string();
+        for id in &scene.failed {
+            let p = ev["peers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["routeServerPeerId"] == id.as_str())
+                .unwrap();
+            assert_eq!(p["peer"]["failureReason"], FAILED_REASON);
+        }
+
+        // The other route server's two: one message each, in each peer's own thread.
+        let mut singles: Vec<String> = single
+            .iter()
+            .map(|d| {
+                let attrs = &d["MessageAttributes"];
+                let ev: Value = serde_json::from_str(d["Message"].as_str().unwrap()).unwrap();
+                assert_eq!(attrs["event"]["Value"], "bgp.down");
+                assert_eq!(ev["event"], "bgp.down");
+                assert_eq!(ev["routeServerPeerId"], attrs["routeServerPeerId"]["Value"]);
+                assert_eq!(ev["observedAt"], observed_at.as_str());
+                let id = ev["routeServerPeerId"].as_str().unwrap().to_string();
+                assert!(
+                    d["Subject"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(&format!("[CRITICAL] {id} BGP down"))
+                );
+                id
+            })
+            .collect();
+        singles.sort();
+        let mut other = scene.other.clone();
+        other.sort();
+        assert_eq!(singles, other);
+
+        // What was published: three documents, the grouped one in the route server's thread.
+        let published = storm_published(&stack);
+        assert_eq!(published.len(), 3, "one Publish per message");
+        let (subject, doc) = published
+            .iter()
+            .find(|(_, doc)| storm_part(doc, "sqs")["event"] == "route-server.storm")
+            .unwrap();
+        assert_eq!(subject, d["Subject"].as_str().unwrap());
+        assert_eq!(
+            storm_part(doc, "sqs"),
+            ev,
+            "the SQS subscriber got the sqs document"
+        );
+        storm_check_document(
+            doc,
+            &stack,
+            &scene.rs,
+            &scene.twelve,
+            &format!(
+                "\u{1F534} CRITICAL: 12 peers of route server {} down at once",
+                scene.rs
+            ),
+        );
+        let text = doc["default"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("Failure reason: {FAILED_REASON}")),
+            "{text}"
+        );
+        for (_, doc) in published
+            .iter()
+            .filter(|(_, d)| storm_part(d, "sqs")["event"] == "bgp.down")
+        {
+            let chat = storm_part(doc, "https");
+            assert_eq!(
+                chat["metadata"]["threadId"],
+                storm_part(doc, "sqs")["routeServerPeerId"]
+            );
+        }
+
+        // Every transition recorded, each marked with the message that covered it.
+        let history = stack.history().await;
+        let items = storm_items(&history, &scene.twelve, &observed_at);
+        for (id, t) in &items {
+            let (event, _) = &storm_down_changes(&scene)[id];
+            assert_eq!(
+                (s(t, "Kind"), s(t, "Severity"), s(t, "Event")),
+                ("changed".into(), "critical".into(), event.to_string())
+            );
+            assert_eq!(s(t, "RouteServerId"), scene.rs);
+        }
+        storm_check_recorded(
+            &items,
+            ev["groupId"].as_str().unwrap(),
+            d["MessageId"].as_str().unwrap(),
+        );
+        let others = storm_items(&history, &scene.other, &observed_at);
+        let ids: BTreeSet<String> = others
+            .values()
+            .map(|t| s(t, "NotificationMessageId"))
+            .collect();
+        assert_eq!(ids.len(), 2, "a message each");
+        assert!(
+            others
+                .values()
+                .all(|t| s(t, "NotificationState") == "sent" && !t.contains_key("GroupId"))
+        );
+
+        // Nothing changed: nothing more.
+        assert_eq!(storm_figures(&stack.cycle().await), [0; 6]);
+        assert!(stack.deliveries().await.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn when_all_12_come_back_the_recovery_is_grouped_in_the_same_thread() {
+        let stack = Stack::new().await;
+        let scene = storm_scene(&stack).await;
+        assert_eq!(storm_figures(&stack.cycle().await), [14, 3, 0, 0, 1, 12]);
+        let (grouped, _) = storm_split(stack.deliveries().await);
+        let alert: Value = serde_json::from_str(grouped[0]["Message"].as_str().unwrap()).unwrap();
+        stack.recorder.take();
+
+        storm_bring_up(&stack, &scene.twelve);
+        storm_bring_up(&stack, &scene.other);
+        let summary = stack.cycle().await;
+        assert_eq!(storm_figures(&summary), [14, 3, 0, 0, 1, 12], "{summary:?}");
+
+        let (grouped, single) = storm_split(stack.deliveries().await);
+        assert_eq!(grouped.len(), 1);
+        let want: BTreeMap<String, (&str, Value)> = scene
+            .twelve
+            .iter()
+            .map(|id| {
+                let want = if scene.failed.contains(id) {
+                    (
+                        "peer.recovered",
+                        json!([
+                            {"field": "State", "from": "failed", "to": "available"},
+                            {"field": "BgpStatus", "from": "down", "to": "up"}
+                        ]),
+                    )
+                } else {
+                    (
+                        "bgp.up",
+                        json!([{"field": "BgpStatus", "from": "down", "to": "up"}]),
+                    )
+                };
+                (id.clone(), want)
+            })
+            .collect();
+        let d = &grouped[0];
+        let ev = storm_check_grouped(
+            d,
+            &stack,
+            &scene.rs,
+            "recoveries",
+            "recovery",
+            &format!(
+                "[RECOVERY] {} 12 peers recovered (BGP up 10, recovered 2)",
+                scene.rs
+            ),
+            &want,
+        );
+        assert!(ev["observedAt"].as_str() > alert["observedAt"].as_str());
+        for p in ev["peers"].as_array().unwrap() {
+            assert_eq!(
+                p["previousObservedAt"], alert["observedAt"],
+                "down since the storm"
+            );
+            assert_eq!(p["health"], json!({"from": "down", "to": "healthy"}));
+            assert_eq!(p["peer"]["openAlert"], Value::Null);
+        }
+        // The two alone recover alone, in their own threads.
+        assert_eq!(single.len(), 2);
+        assert!(single.iter().all(
+            |d| d["MessageAttributes"]["severity"]["Value"] == "recovery"
+                && d["MessageAttributes"]["event"]["Value"] == "bgp.up"
+        ));
+
+        let published = storm_published(&stack);
+        let (_, doc) = published
+            .iter()
+            .find(|(_, doc)| storm_part(doc, "sqs")["event"] == "route-server.storm")
+            .unwrap();
+        storm_check_document(
+            doc,
+            &stack,
+            &scene.rs,
+            &scene.twelve,
+            &format!(
+                "\u{2705} RECOVERY: 12 peers of route server {} recovered at once",
+                scene.rs
+            ),
+        );
+        assert!(
+            !doc["default"]
+                .as_str()
+                .unwrap()
+                .contains("--health down,degraded"),
+            "a recovery asks for nothing but the history"
+        );
+
+        let history = stack.history().await;
+        let items = storm_items(&history, &scene.twelve, ev["observedAt"].as_str().unwrap());
+        assert!(items.values().all(|t| s(t, "Severity") == "recovery"));
+        storm_check_recorded(
+            &items,
+            ev["groupId"].as_str().unwrap(),
+            d["MessageId"].as_str().unwrap(),
+        );
+        // Two messages, two groups: the alert's GroupId stays on the alerts.
+        let alerts = storm_items(
+            &history,
+            &scene.twelve,
+            alert["observedAt"].as_str().unwrap(),
+        );
+        assert!(
+            alerts
+                .values()
+                .all(|t| s(t, "GroupId") == alert["groupId"].as_str().unwrap())
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_sns_outage_during_a_storm_leaves_the_12_pending_and_the_group_goes_out_once() {
+        let stack = Stack::new().await;
+        let fleet = storm_fleet(&stack, 1, 12).await;
+        let (rs, twelve) = fleet[0].clone();
+        storm_take_down(&stack, &twelve, &[]);
+        stack.recorder.take();
+
+        // A port nothing listens on: SNS is unreachable for this run.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_endpoint = format!("http://{}", dead.local_addr().unwrap());
+        drop(dead);
+        let cut_off = Stack::poller_with(
+            &stack.sim,
+            moto().endpoint(),
+            &dead_endpoint,
+            &stack.recorder,
+            stack.config.clone(),
+        );
+        let summary = cut_off
+            .run(RunOptions::default())
+            .await
+            .expect("recording does not need SNS");
+        // 12 recorded; the one message could not be published and stays pending.
+        assert_eq!(storm_figures(&summary), [12, 0, 0, 1, 0, 12], "{summary:?}");
+        let publishes = stack
+            .recorder
+            .take()
+            .iter()
+            .filter(|c| c.operation == "Publish")
+            .count();
+        assert_eq!(publishes, 1, "one Publish attempt for the group, not 12");
+        assert!(stack.deliveries().await.is_empty());
+
+        let history = stack.history().await;
+        let pending: Vec<&Item> = history
+            .iter()
+            .filter(|t| s(t, "NotificationState") == "pending")
+            .collect();
+        assert_eq!(pending.len(), 12);
+        let group_ids: BTreeSet<String> = pending.iter().map(|t| s(t, "GroupId")).collect();
+        assert_eq!(group_ids.len(), 1);
+        let group_id = group_ids.into_iter().next().unwrap();
+        let observed_at = s(pending[0], "ObservedAt");
+        assert_eq!(group_id, format!("{rs}/alerts@{observed_at}"));
+        let message = s(pending[0], "Message");
+        let subject = s(pending[0], "Subject");
+        assert_eq!(
+            subject,
+            format!("[CRITICAL] {rs} 12 peers down (BGP down 12)")
+        );
+        for t in &pending {
+            assert_eq!(s(t, "Pending"), "pending");
+            assert_eq!(
+                s(t, "Message"),
+                message,
+                "every member holds the group's message"
+            );
+            assert_eq!(s(t, "Subject"), subject);
+            assert_eq!(t["ClaimedUntil"].as_n().unwrap(), "0", "given back at once");
+            let attrs = t["MessageAttributes"].as_m().unwrap();
+            assert_eq!(attrs["event"].as_s().unwrap(), "route-server.storm");
+            assert!(!attrs.contains_key("routeServerPeerId"));
+        }
+        let stored: Value = serde_json::from_str(&message).unwrap();
+        assert_eq!(storm_part(&stored, "sqs")["peerCount"], 12);
+
+        // The next cycle publishes the group, once, and marks all 12.
+        let summary = stack.cycle().await;
+        assert_eq!(storm_figures(&summary), [0, 0, 1, 0, 1, 0], "{summary:?}");
+        let deliveries = stack.deliveries().await;
+        assert_eq!(deliveries.len(), 1, "exactly once");
+        let want: BTreeMap<String, (&str, Value)> = twelve
+            .iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    (
+                        "bgp.down",
+                        json!([{"field": "BgpStatus", "from": "up", "to": "down"}]),
+                    ),
+                )
+            })
+            .collect();
+        let ev = storm_check_grouped(
+            &deliveries[0],
+            &stack,
+            &rs,
+            "alerts",
+            "critical",
+            &subject,
+            &want,
+        );
+        assert_eq!(
+            ev["observedAt"],
+            observed_at.as_str(),
+            "as recorded, not as retried"
+        );
+        let history = stack.history().await;
+        let items = storm_items(&history, &twelve, &observed_at);
+        storm_check_recorded(
+            &items,
+            &group_id,
+            deliveries[0]["MessageId"].as_str().unwrap(),
+        );
+
+        let summary = stack.cycle().await;
+        assert_eq!(storm_figures(&summary), [0; 6]);
+        assert!(stack.deliveries().await.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn two_runs_retrying_a_pending_group_at_once_publish_it_once() {
+        let stack = Stack::new().await;
+        let fleet = storm_fleet(&stack, 1, 8).await;
+        let eight = fleet[0].1.clone();
+        storm_take_down(&stack, &eight, &[]);
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_endpoint = format!("http://{}", dead.local_addr().unwrap());
+        drop(dead);
+        let cut_off = Stack::poller_with(
+            &stack.sim,
+            moto().endpoint(),
+            &dead_endpoint,
+            &stack.recorder,
+            stack.config.clone(),
+        );
+        let summary = cut_off.run(RunOptions::default()).await.unwrap();
+        assert_eq!(storm_figures(&summary), [8, 0, 0, 1, 0, 8]);
+
+        let other = Stack::poller_with(
+            &stack.sim,
+            moto().endpoint(),
+            moto().endpoint(),
+            &stack.recorder,
+            stack.config.clone(),
+        );
+        let (a, b) = tokio::join!(
+            stack.poller.run(RunOptions::default()),
+            other.run(RunOptions::default())
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            (
+                a.notifications_retried + b.notifications_retried,
+                a.grouped_notifications + b.grouped_notifications,
+                a.notifications_pending + b.notifications_pending
+            ),
+            (1, 1, 0),
+            "{a:?} {b:?}"
+        );
+        assert_eq!(stack.deliveries().await.len(), 1);
+        let history = stack.history().await;
+        assert!(
+            history
+                .iter()
+                .filter(|t| s(t, "Kind") == "changed")
+                .all(|t| s(t, "NotificationState") == "sent")
+        );
+    }
+
+    /// `n` peers of one route server down in one cycle with `threshold`: answers the
+    /// deliveries, checked to be one per peer, none grouped, none recorded with a GroupId.
+    async fn storm_not_grouped(threshold: u32, n: u32) {
+        let stack = Stack::with(|c| c.alerting.storm_threshold = threshold).await;
+        let fleet = storm_fleet(&stack, 1, n).await;
+        let ids = fleet[0].1.clone();
+        storm_take_down(&stack, &ids, &[]);
+        let summary = stack.cycle().await;
+        let n = n as usize;
+        assert_eq!(storm_figures(&summary), [n, n, 0, 0, 0, 0], "{summary:?}");
+        let deliveries = stack.deliveries().await;
+        assert_eq!(deliveries.len(), n);
+        let mut peers: Vec<String> = deliveries
+            .iter()
+            .map(|d| {
+                assert_eq!(d["MessageAttributes"]["event"]["Value"], "bgp.down");
+                let ev: Value = serde_json::from_str(d["Message"].as_str().unwrap()).unwrap();
+                assert_eq!(
+                    ev["routeServerPeerId"],
+                    d["MessageAttributes"]["routeServerPeerId"]["Value"]
+                );
+                ev["routeServerPeerId"].as_str().unwrap().to_string()
+            })
+            .collect();
+        peers.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(peers, want, "one message per peer");
+        let history = stack.history().await;
+        let changed: Vec<&Item> = history
+            .iter()
+            .filter(|t| s(t, "Kind") == "changed")
+            .collect();
+        assert_eq!(changed.len(), n);
+        let message_ids: BTreeSet<String> = changed
+            .iter()
+            .map(|t| s(t, "NotificationMessageId"))
+            .collect();
+        assert_eq!(message_ids.len(), n);
+        assert!(changed.iter().all(|t| !t.contains_key("GroupId")));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_storm_threshold_of_0_never_groups() {
+        storm_not_grouped(0, 12).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn exactly_the_threshold_of_alerts_is_not_a_storm() {
+        storm_not_grouped(5, 5).await;
+    }
+}
