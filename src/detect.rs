@@ -422,11 +422,8 @@ impl Build<'_> {
         let alert = matches!(severity, Severity::Critical | Severity::Warning);
         // A mute holds back alerts (remembering the last one, to send once the mute ends);
         // the recovery of an alert sent before the mute still goes out, closing its thread.
-        if !suppressed
-            && alert
-            && self.kind != TransitionKind::Vanished
-            && rules.muted(&peer, self.observed_at)
-        {
+        // Vanishing too: maintenance may take peers away, and the mute says "expect trouble".
+        if !suppressed && alert && rules.muted(&peer, self.observed_at) {
             suppressed = true;
             if rules.notifies(severity, open_before) {
                 alerting.muted_alert = Some(severity);

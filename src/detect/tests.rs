@@ -699,3 +699,23 @@ fn a_recovery_of_an_alert_sent_before_the_mute_still_goes_out() {
         (Severity::Recovery, NotificationState::Pending)
     );
 }
+
+#[test]
+fn a_muted_peer_that_vanishes_is_recorded_and_not_alerted() {
+    let mut h = Harness::new();
+    h.rules.mutes = vec![Mute {
+        target: "rsp-1".into(),
+        until: None,
+    }];
+    h.at(0).cycle(&[up("rsp-1")]);
+    let gone = h.at(1).one(&[]);
+    assert_eq!(
+        (gone.kind, gone.severity, gone.notification),
+        (
+            TransitionKind::Vanished,
+            Severity::Warning,
+            NotificationState::Suppressed
+        )
+    );
+    assert_eq!(gone.record.alerting, AlertState::default());
+}
