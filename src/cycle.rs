@@ -4,7 +4,7 @@
 //! transitions of one kind for one route server than `STORM_THRESHOLD` go out as one grouped
 //! message, published once and marked on every member.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::detect::{Rules, detect};
 use crate::listing::{ListError, list_peers};
-use crate::model::{FieldChange, NotificationState, Timestamp, Transition};
+use crate::model::{FieldChange, NotificationState, PeerRecord, Timestamp, Transition};
 use crate::notify::{self, GroupKind, Notification};
 use crate::store::{Outbox, PendingNotification, Store, StoreError, WriteOutcome};
 
@@ -150,6 +150,15 @@ pub enum CycleError {
 
 impl Poller {
     pub async fn run(&self, opts: RunOptions) -> Result<Summary, CycleError> {
+        Ok(self.run_observing(opts).await?.0)
+    }
+
+    /// One cycle, answering also every watched peer as this cycle saw it (the recorded state,
+    /// updated by what it detected), for the metrics: no extra read.
+    pub async fn run_observing(
+        &self,
+        opts: RunOptions,
+    ) -> Result<(Summary, Vec<PeerRecord>), CycleError> {
         let started = Instant::now();
         let rules = self.rules_for(&opts)?;
         let lease = opts
@@ -181,6 +190,13 @@ impl Poller {
         let transitions = detect(&known, &listed, observed_at, &rules);
         summary.peers_seen = listed.len();
         summary.transitions_detected = transitions.len();
+        let mut seen: HashMap<String, PeerRecord> = known
+            .into_iter()
+            .filter(|(_, r)| rules.in_scope(&r.peer.route_server_id))
+            .collect();
+        for tr in &transitions {
+            seen.insert(tr.peer_id().to_string(), tr.record.clone());
+        }
 
         if opts.dry_run {
             summary.detected = transitions.iter().map(detected).collect();
@@ -189,7 +205,7 @@ impl Poller {
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(summary = ?summary, "poll cycle done");
-        Ok(summary)
+        Ok((summary, seen.into_values().collect()))
     }
 
     fn rules_for(&self, opts: &RunOptions) -> Result<Rules, CycleError> {

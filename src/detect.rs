@@ -68,7 +68,7 @@ impl Rules {
             })
     }
 
-    fn in_scope(&self, route_server_id: &str) -> bool {
+    pub fn in_scope(&self, route_server_id: &str) -> bool {
         self.route_server_ids
             .as_ref()
             .is_none_or(|ids| ids.iter().any(|id| id == route_server_id))

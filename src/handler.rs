@@ -105,8 +105,16 @@ pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summar
     // Real Lambda always gives a future deadline; a local emulator may send 0 or a fixed
     // small number (cargo-lambda sends 600000), which would defer every write: no deadline then.
     opts.deadline = deadline_instant(event.context.deadline);
-    match poller.run(opts).await {
-        Ok(summary) => Ok(summary),
+    match poller.run_observing(opts).await {
+        Ok((summary, peers)) => {
+            emit_metrics(
+                &summary,
+                &peers,
+                &poller.config,
+                &event.context.env_config.function_name,
+            );
+            Ok(summary)
+        }
         Err(e) => {
             tracing::error!(error = %error_chain(&e), "poll cycle failed");
             Err(e.into())

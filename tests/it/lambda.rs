@@ -329,14 +329,45 @@ async fn lambda_every_sample_event_through_the_cargo_lambda_runtime_emulator() {
         .filter(|l| !l.trim().is_empty())
         .collect();
     assert!(!lines.is_empty(), "the poller logged nothing");
+    let mut emf = Vec::new();
     for line in &lines {
         let parsed: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));
+        if parsed.get("_aws").is_some() {
+            // Embedded Metric Format: valid per the specification, one document per line.
+            peerwatch::metrics::validate_emf_line(line)
+                .unwrap_or_else(|e| panic!("an EMF line is invalid ({e}): {line}"));
+            emf.push(parsed);
+            continue;
+        }
         assert!(
             parsed.is_object() && parsed.get("level").is_some(),
             "{line}"
         );
     }
+    // The two full cycles printed their metrics, the dry runs and rejections none: per cycle
+    // one line for the route server and one for the cycle.
+    let cycles: Vec<&Value> = emf
+        .iter()
+        .filter(|d| d.get("CycleDuration").is_some())
+        .collect();
+    assert_eq!(cycles.len(), 2, "{emf:#?}");
+    assert_eq!(
+        cycles
+            .iter()
+            .map(|d| d["TransitionsRecorded"].clone())
+            .collect::<Vec<_>>(),
+        [json!(3), json!(1)]
+    );
+    let per_route_server: Vec<(Value, Value)> = emf
+        .iter()
+        .filter(|d| d.get("RouteServerId").is_some())
+        .map(|d| (d["PeersHealthy"].clone(), d["PeersDown"].clone()))
+        .collect();
+    assert_eq!(
+        per_route_server,
+        [(json!(3), json!(0)), (json!(2), json!(1))]
+    );
     assert!(
         lines.iter().any(|l| l.contains("InvalidPayload")),
         "the rejections are logged: {stdout}"
