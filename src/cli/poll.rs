@@ -53,6 +53,13 @@ fn summary_text(s: &Summary) -> String {
     }
     let _ = writeln!(out, "  notifications sent     {}", s.notifications_sent);
     let _ = writeln!(out, "  notifications retried  {}", s.notifications_retried);
+    if s.grouped_notifications > 0 {
+        let _ = writeln!(
+            out,
+            "  of which grouped       {} (storm control: {} transitions)",
+            s.grouped_notifications, s.transitions_grouped
+        );
+    }
     if s.notifications_pending > 0 {
         let _ = writeln!(
             out,
