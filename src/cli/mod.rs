@@ -32,10 +32,13 @@ pub const EXIT_EMPTY: u8 = 3;
     about = "Watch AWS VPC Route Server BGP peers: poll, and read their recorded state and history",
     after_help = "Settings come from the same environment variables as the Lambda\n\
                   (PEER_STATE_TABLE, PEER_TRANSITIONS_TABLE, ALERT_TOPIC_ARN, ROUTE_SERVER_IDS,\n\
-                  HISTORY_RETENTION_DAYS, NOTIFY_MIN_SEVERITY); flags override them.\n\n\
+                  HISTORY_RETENTION_DAYS, NOTIFY_MIN_SEVERITY, and for `poll` the alert rules:\n\
+                  STORM_THRESHOLD, FLAP_THRESHOLD, FLAP_WINDOW_MINUTES, FLAP_HOLD_MINUTES,\n\
+                  REMIND_EVERY_MINUTES, PEER_METRICS); flags override them.\n\n\
                   Examples:\n  peerwatch status --health down\n  \
                   peerwatch history --peer rsp-0a1b2c3d4e5f60718 --since 12h\n  \
                   peerwatch report --since 30d --svg timeline.svg\n  \
+                  peerwatch mute --route-server rs-0a1b2c3d4e5f60718 --for 2h --reason \"upgrade\"\n  \
                   peerwatch poll --dry-run\n\n\
                   Exit codes: 0 done, 1 an AWS call failed, 2 bad arguments or settings,\n\
                   3 nothing to show (no peers, no history in the window)."
