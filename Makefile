@@ -84,6 +84,11 @@ lambda-watch: venv
 lambda-invoke: venv
 	$(CARGO_LAMBDA) lambda invoke poller --data-file $(EVENT) --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT)
 
-## bench: the simulator fleet benchmark (figures printed, nothing asserted)
-bench: build
-	$(CARGO) run --release --example sim_fleet
+## bench: the benchmark harness (README "Benchmarks"): steady, floor and storm cycles for 100,
+##   1,000 and 10,000 peers on moto + route-server-sim; figures printed, nothing asserted.
+##   BENCH_ARGS="--quick" (100 and 1,000), "--sizes 100,1000", "--all-storms".
+##   The simulator's own describe benchmark: cargo run --release --example sim_fleet
+BENCH_ARGS ?=
+bench: venv
+	$(CARGO) build --release --bin route-server-sim
+	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) run --release --example bench -- $(BENCH_ARGS)

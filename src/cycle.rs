@@ -35,6 +35,7 @@ pub struct Poller {
     pub store: Store,
     pub config: Config,
     clock: Clock,
+    write_concurrency: usize,
 }
 
 impl Poller {
@@ -67,12 +68,23 @@ impl Poller {
             store,
             config,
             clock: std::sync::Arc::new(Timestamp::now),
+            write_concurrency: WRITE_CONCURRENCY,
         }
     }
 
     /// Stamps what this poller observes with `clock` instead of the system clock.
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;
+    }
+
+    /// Writes (transactions, marks, claims) this poller keeps in flight at once; default
+    /// [`WRITE_CONCURRENCY`]. At least 1. For the benchmark, which compares storm cycles.
+    pub fn set_write_concurrency(&mut self, n: usize) {
+        self.write_concurrency = n.max(1);
+    }
+
+    pub fn write_concurrency(&self) -> usize {
+        self.write_concurrency
     }
 }
 
@@ -257,7 +269,7 @@ impl Poller {
                 let group = g.map(|g| (g, &groups[g]));
                 self.record_one(tr, group, opts.deadline, lease)
             })
-            .buffer_unordered(WRITE_CONCURRENCY)
+            .buffer_unordered(self.write_concurrency)
             .collect()
             .await;
         let mut first_error = None;
@@ -381,7 +393,7 @@ impl Poller {
             Ok(message_id) => {
                 let message_id = message_id.as_str();
                 futures::stream::iter(keys)
-                    .for_each_concurrent(WRITE_CONCURRENCY, |k| async move {
+                    .for_each_concurrent(self.write_concurrency, |k| async move {
                         if let Err(e) = self
                             .store
                             .mark_sent(&k.peer_id, &k.observed_at, message_id)
@@ -405,7 +417,7 @@ impl Poller {
 
     async fn release_all(&self, keys: &[OutboxKey]) {
         futures::stream::iter(keys)
-            .for_each_concurrent(WRITE_CONCURRENCY, |k| async move {
+            .for_each_concurrent(self.write_concurrency, |k| async move {
                 if let Err(e) = self.store.release(&k.peer_id, &k.observed_at).await {
                     tracing::warn!(peer = %k.peer_id, error = %error_chain(&e), "releasing the claim failed; it expires by itself");
                 }
@@ -443,7 +455,7 @@ impl Poller {
                 let grouped = batch.iter().any(|p| p.group_id.is_some());
                 (self.retry_batch(topic, batch, until).await, grouped)
             })
-            .buffer_unordered(WRITE_CONCURRENCY)
+            .buffer_unordered(self.write_concurrency)
             .collect()
             .await;
         Ok(Retried {
@@ -479,7 +491,7 @@ impl Poller {
         }
         let claims: Vec<(OutboxKey, Result<bool, StoreError>)> = futures::stream::iter(rest)
             .map(|p| async move { (key(p), self.store.claim(p, until).await) })
-            .buffer_unordered(WRITE_CONCURRENCY)
+            .buffer_unordered(self.write_concurrency)
             .collect()
             .await;
         let mut claimed = vec![key(first)];

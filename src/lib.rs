@@ -4,6 +4,7 @@
 //! are thin wrappers around it. `detect` is the pure core; `listing`, `store` and `notify`
 //! are its AWS edges; `cycle` ties them into one poll cycle.
 
+pub mod capacity;
 pub mod cli;
 pub mod config;
 pub mod cycle;

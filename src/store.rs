@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnConsumedCapacity,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
+
+use crate::capacity::{self, CapacityMeter, CapacityReport};
 
 use crate::model::{
     AlertState, Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp,
@@ -88,6 +90,8 @@ pub struct Store {
     state_table: String,
     transitions_table: String,
     retention_days: u32,
+    /// Opt-in consumed capacity accounting (the benchmark); `None` in production.
+    capacity: Option<CapacityMeter>,
 }
 
 impl Store {
@@ -102,7 +106,43 @@ impl Store {
             state_table: state_table.into(),
             transitions_table: transitions_table.into(),
             retention_days,
+            capacity: None,
         }
+    }
+
+    /// This store (and its clones) asks `Scan`, `Query`, `TransactWriteItems` and `UpdateItem`
+    /// for `ReturnConsumedCapacity=TOTAL` (and `UpdateItem` for its old item, to size it) and
+    /// counts the units: [`Store::take_consumed_capacity`]. Off by default: production
+    /// requests are unchanged.
+    pub fn with_consumed_capacity(mut self) -> Self {
+        self.capacity = Some(CapacityMeter::default());
+        self
+    }
+
+    /// The units counted since the last call, per operation; `None` when not opted in.
+    pub fn take_consumed_capacity(&self) -> Option<CapacityReport> {
+        self.capacity.as_ref().map(CapacityMeter::take)
+    }
+
+    fn return_capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.capacity
+            .as_ref()
+            .map(|_| ReturnConsumedCapacity::Total)
+    }
+
+    fn count_update(&self, out: &aws_sdk_dynamodb::operation::update_item::UpdateItemOutput) {
+        if let Some(meter) = &self.capacity {
+            let computed = out
+                .attributes
+                .as_ref()
+                .map_or(1.0, |old| capacity::write_units(old, 1.0));
+            let reported = out.consumed_capacity().and_then(|c| c.capacity_units());
+            meter.add("UpdateItem", reported, computed);
+        }
+    }
+
+    fn return_old(&self) -> Option<ReturnValue> {
+        self.capacity.as_ref().map(|_| ReturnValue::AllOld)
     }
 
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
@@ -134,11 +174,16 @@ impl Store {
             .scan()
             .table_name(&self.state_table)
             .consistent_read(true)
+            .set_return_consumed_capacity(self.return_capacity())
             .into_paginator()
             .send();
         let mut states = HashMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(dynamo("Scan", &self.state_table))?;
+            if let Some(meter) = &self.capacity {
+                let reported = page.consumed_capacity().and_then(|c| c.capacity_units());
+                meter.add("Scan", reported, capacity::read_units(page.items(), 1.0));
+            }
             for item in page.items() {
                 if s(item, "RouteServerPeerId").is_some_and(|k| is_mute_key(&k)) {
                     mutes.extend(parse_or_warn(item));
@@ -175,9 +220,14 @@ impl Store {
             };
             put.build().expect("table, item and condition are set")
         };
+        let transition_item = self.transition_item(tr, outbox);
+        let computed = self.capacity.as_ref().map(|_| {
+            capacity::write_units(state_put.item(), 2.0)
+                + capacity::write_units(&transition_item, 2.0)
+        });
         let transition_put = Put::builder()
             .table_name(&self.transitions_table)
-            .set_item(Some(self.transition_item(tr, outbox)))
+            .set_item(Some(transition_item))
             .condition_expression("attribute_not_exists(ObservedAt)")
             .build()
             .expect("table, item and condition are set");
@@ -186,8 +236,19 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(state_put).build())
             .transact_items(TransactWriteItem::builder().put(transition_put).build())
+            .set_return_consumed_capacity(self.return_capacity())
             .send()
             .await;
+        if let (Some(meter), Some(computed)) = (&self.capacity, computed) {
+            let reported = result.as_ref().ok().and_then(|out| {
+                let units = out
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units());
+                units.reduce(|a, b| a + b)
+            });
+            meter.add("TransactWriteItems", reported, computed);
+        }
         match result {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(err) => {
@@ -271,11 +332,17 @@ impl Store {
             .key_condition_expression("#p = :p")
             .expression_attribute_names("#p", "Pending")
             .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .set_return_consumed_capacity(self.return_capacity())
             .into_paginator()
             .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(dynamo("Query", &self.transitions_table))?;
+            if let Some(meter) = &self.capacity {
+                // A global secondary index is read eventually consistent: half a unit per 4 KB.
+                let reported = page.consumed_capacity().and_then(|c| c.capacity_units());
+                meter.add("Query", reported, capacity::read_units(page.items(), 0.5));
+            }
             for item in page.items() {
                 let malformed = |why: &str| StoreError::Malformed {
                     table: self.transitions_table.clone(),
@@ -320,10 +387,15 @@ impl Store {
             .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
             .expression_attribute_values(":until", n(until_ms))
             .expression_attribute_values(":seen", n(p.claimed_until_ms))
+            .set_return_consumed_capacity(self.return_capacity())
+            .set_return_values(self.return_old())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(out) => {
+                self.count_update(&out);
+                Ok(true)
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -341,7 +413,8 @@ impl Store {
         observed_at: &str,
         message_id: &str,
     ) -> Result<(), StoreError> {
-        self.client
+        let out = self
+            .client
             .update_item()
             .table_name(&self.transitions_table)
             .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
@@ -353,9 +426,12 @@ impl Store {
             .expression_attribute_names("#p", "Pending")
             .expression_attribute_values(":sent", AttributeValue::S(NotificationState::Sent.as_str().into()))
             .expression_attribute_values(":id", AttributeValue::S(message_id.into()))
+            .set_return_consumed_capacity(self.return_capacity())
+            .set_return_values(self.return_old())
             .send()
             .await
             .map_err(dynamo("UpdateItem", &self.transitions_table))?;
+        self.count_update(&out);
         Ok(())
     }
 
@@ -372,10 +448,15 @@ impl Store {
             .expression_attribute_names("#p", "Pending")
             .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
             .expression_attribute_values(":zero", n(0))
+            .set_return_consumed_capacity(self.return_capacity())
+            .set_return_values(self.return_old())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                self.count_update(&out);
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>

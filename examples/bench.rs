@@ -1,0 +1,716 @@
+//! The benchmark harness (issue 7, `make bench`): for fleets of 100, 1,000 and 10,000 peers,
+//! against route-server-sim and moto on this machine, one poller in this process measures
+//!
+//! - a steady-state cycle (every peer recorded, nothing changed since; median of 3 runs),
+//! - a storm cycle (10 % of the peers' BGP goes down) at the default write concurrency and at 1,
+//! - the floor: the same describe pages and the same consistent state `Scan`, issued by a bare
+//!   SDK loop that does nothing else, interleaved with the steady runs,
+//!
+//! and prints, per fleet size, wall time, AWS requests by operation (the `Recorder`
+//! interceptor), DynamoDB units (`Store::with_consumed_capacity`: computed from item sizes by
+//! DynamoDB's rules, and what moto reported) and the RSS high-water mark of this process, with
+//! the issue's budgets marked PASS or MISS. Figures are printed, never asserted.
+//!
+//! `cargo run --release --example bench -- [--sizes 100,1000,10000] [--quick]`
+//! (`--quick`: 100 and 1,000). Needs moto from the project venv (`make venv`, or
+//! `PEERWATCH_PYTHON`) and `route-server-sim` built next to the example (`make bench` does both).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_smithy_types::retry::RetryConfig;
+use futures::StreamExt;
+use peerwatch::capacity::CapacityReport;
+use peerwatch::config::Config;
+use peerwatch::cycle::{Poller, RunOptions, Summary, WRITE_CONCURRENCY};
+use peerwatch::emulators::{Emulator, project_python, unique_name};
+use peerwatch::model::{Severity, Timestamp};
+use peerwatch::recorder::Recorder;
+use peerwatch::store::record_to_item;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Above this many peers the discovery cycle is not run through the poller: moto copies each
+/// table a transaction touches (its rollback), so N transactions cost O(N²). The state is then
+/// seeded with `BatchWriteItem`, from the same detection the discovery cycle would record.
+const DISCOVER_THROUGH_POLLER_MAX: usize = 1_000;
+const STEADY_RUNS: usize = 3;
+const ROUTE_SERVERS: usize = 10;
+
+fn simulator_binary() -> PathBuf {
+    // target/<profile>/examples/bench -> target/<profile>/route-server-sim
+    let exe = std::env::current_exe().expect("own path");
+    exe.parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("route-server-sim"))
+        .expect("the example lives in target/<profile>/examples")
+}
+
+fn sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "bench",
+        )))
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .build()
+}
+
+macro_rules! client {
+    ($sdk:ident, $endpoint:expr, $recorder:expr) => {{
+        let conf = $sdk::config::Builder::from(&sdk_config())
+            .endpoint_url($endpoint)
+            .interceptor($recorder.clone())
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
+/// This process's resident set (`VmRSS`) and its high-water mark (`VmHWM`), in kB.
+fn rss_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets `VmHWM` to the current RSS (Linux: "5" to `/proc/self/clear_refs`); false if not.
+fn reset_hwm() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// One measured run.
+#[derive(Default, Clone)]
+struct Run {
+    wall: Duration,
+    ops: BTreeMap<String, usize>,
+    capacity: CapacityReport,
+    /// kB: RSS when it started, its high-water mark during the run, RSS at the end.
+    rss_start: u64,
+    rss_peak: u64,
+    rss_end: u64,
+    summary: Summary,
+}
+
+impl Run {
+    fn op(&self, name: &str) -> usize {
+        self.ops.get(name).copied().unwrap_or(0)
+    }
+    fn units(&self, ops: &[&str], computed: bool) -> (f64, u64, u64) {
+        let (mut units, mut requests, mut reported) = (0.0, 0, 0);
+        for op in ops {
+            if let Some(c) = self.capacity.get(op) {
+                units += if computed {
+                    c.computed_units
+                } else {
+                    c.reported_units
+                };
+                requests += c.requests;
+                reported += c.reported_responses;
+            }
+        }
+        (units, requests, reported)
+    }
+    fn read_units(&self, computed: bool) -> (f64, u64, u64) {
+        self.units(&["Scan", "Query"], computed)
+    }
+    fn write_units(&self, computed: bool) -> (f64, u64, u64) {
+        self.units(&["TransactWriteItems", "UpdateItem"], computed)
+    }
+}
+
+struct Bench {
+    sim: Emulator,
+    moto: Emulator,
+    hwm_resets: bool,
+    /// Run the storm cycles above `DISCOVER_THROUGH_POLLER_MAX` too (`--all-storms`).
+    all_storms: bool,
+}
+
+/// The poller's clients, its recorder and its configuration for one fleet.
+struct Target {
+    poller: Poller,
+    recorder: Recorder,
+    peer_ids: Vec<String>,
+}
+
+impl Bench {
+    async fn measure<F, Fut>(&self, target: &Target, run: F) -> Result<Run, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Summary, Error>>,
+    {
+        target.recorder.take();
+        target.poller.store.take_consumed_capacity();
+        reset_hwm();
+        let (rss_start, _) = rss_kb();
+        let started = Instant::now();
+        let summary = run().await?;
+        let wall = started.elapsed();
+        let (rss_end, rss_peak) = rss_kb();
+        let mut ops = BTreeMap::new();
+        for op in target.recorder.take() {
+            *ops.entry(format!("{}:{}", op.service, op.operation))
+                .or_default() += 1;
+        }
+        Ok(Run {
+            wall,
+            ops,
+            capacity: target
+                .poller
+                .store
+                .take_consumed_capacity()
+                .unwrap_or_default(),
+            rss_start,
+            rss_peak,
+            rss_end,
+            summary,
+        })
+    }
+
+    async fn cycle(&self, target: &Target) -> Result<Run, Error> {
+        self.measure(target, || async {
+            Ok(target.poller.run(RunOptions::default()).await?)
+        })
+        .await
+    }
+
+    /// The floor: the describe pages and the consistent state scan, nothing else.
+    async fn floor(&self, target: &Target) -> Result<Run, Error> {
+        let ec2 = &target.poller.ec2;
+        let ddb = target.poller.store.client();
+        let table = target.poller.store.state_table();
+        self.measure(target, || async move {
+            let mut pages = ec2
+                .describe_route_server_peers()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let mut peers = 0;
+            while let Some(page) = pages.next().await {
+                peers += page?.route_server_peers().len();
+            }
+            let mut pages = ddb
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .into_paginator()
+                .send();
+            let mut items = 0;
+            while let Some(page) = pages.next().await {
+                items += page?.items().len();
+            }
+            Ok(Summary {
+                peers_seen: peers.max(items),
+                ..Summary::default()
+            })
+        })
+        .await
+    }
+
+    fn control(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value, Error> {
+        Ok(ureq::post(format!("{}{path}", self.sim.endpoint()))
+            .send_json(&body)?
+            .into_body()
+            .read_json()?)
+    }
+
+    /// Sets `bgpStatus` on these peers: the control API has no batch call, so 4 threads.
+    fn patch_bgp(&self, ids: &[String], status: &str) -> Result<Duration, Error> {
+        let started = Instant::now();
+        let chunk = ids.len().div_ceil(4).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|ids| {
+                    s.spawn(move || -> Result<(), Error> {
+                        for id in ids {
+                            self.control(
+                                &format!("/_sim/peers/{id}"),
+                                serde_json::json!({ "bgpStatus": status }),
+                            )?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .try_for_each(|h| h.join().expect("patch thread"))
+        })?;
+        Ok(started.elapsed())
+    }
+
+    async fn target(&self, peers: usize) -> Result<Target, Error> {
+        self.control("/_sim/reset", serde_json::json!({}))?;
+        let created = self.control(
+            "/_sim/fleet",
+            serde_json::json!({
+                "routeServers": ROUTE_SERVERS,
+                "peersPerRouteServer": peers / ROUTE_SERVERS,
+                "seed": 7,
+            }),
+        )?;
+        let peer_ids: Vec<String> = created["routeServerPeerIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let moto = self.moto.endpoint();
+        let recorder = Recorder::default();
+        let sns = client!(aws_sdk_sns, moto, recorder);
+        let topic_arn = sns
+            .create_topic()
+            .name(unique_name("bench-alerts"))
+            .send()
+            .await?
+            .topic_arn
+            .ok_or("no topic arn")?;
+        let config = Config {
+            peer_state_table: unique_name("PeerState"),
+            peer_transitions_table: unique_name("PeerTransitions"),
+            alert_topic_arn: Some(topic_arn),
+            route_server_ids: None,
+            history_retention_days: 90,
+            notify_min_severity: Severity::Warning,
+            // Defaults (storm threshold 5): what a user runs.
+            alerting: Default::default(),
+        };
+        let mut poller = Poller::from_clients(
+            client!(aws_sdk_ec2, self.sim.endpoint(), recorder),
+            client!(aws_sdk_dynamodb, moto, recorder),
+            sns,
+            config,
+        );
+        poller.store = poller.store.clone().with_consumed_capacity();
+        poller.store.create_tables().await?;
+        Ok(Target {
+            poller,
+            recorder,
+            peer_ids,
+        })
+    }
+
+    /// Records every peer as the discovery cycle would, with `BatchWriteItem` (25 a call, 8 in
+    /// flight) instead of one transaction each: `PeerState` only, as a steady cycle reads it.
+    async fn seed(&self, target: &Target) -> Result<usize, Error> {
+        let poller = &target.poller;
+        let rules = poller.config.rules();
+        let listed = peerwatch::listing::list_peers(&poller.ec2, None).await?;
+        let transitions =
+            peerwatch::detect::detect(&HashMap::new(), &listed, Timestamp::now(), &rules);
+        let items: Vec<WriteRequest> = transitions
+            .iter()
+            .map(|tr| {
+                let put = PutRequest::builder()
+                    .set_item(Some(record_to_item(&tr.record)))
+                    .build()
+                    .expect("item is set");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let ddb = poller.store.client();
+        let table = poller.store.state_table();
+        let results: Vec<Result<(), Error>> = futures::stream::iter(items.chunks(25))
+            .map(|chunk| async move {
+                let mut pending = chunk.to_vec();
+                while !pending.is_empty() {
+                    let out = ddb
+                        .batch_write_item()
+                        .request_items(table, pending)
+                        .send()
+                        .await?;
+                    pending = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(table))
+                        .unwrap_or_default();
+                }
+                Ok(())
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), Error>>()?;
+        Ok(transitions.len())
+    }
+}
+
+fn median(mut walls: Vec<Duration>) -> Duration {
+    walls.sort();
+    walls[walls.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn mb(kb: u64) -> String {
+    format!("{:.1}", kb as f64 / 1024.0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "MISS" }
+}
+
+fn print_table(peers: usize, cols: &[(&str, &Run)]) {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    rows.push((
+        "wall ms".into(),
+        cols.iter().map(|(_, r)| ms(r.wall)).collect(),
+    ));
+    rows.push((
+        "transitions recorded".into(),
+        cols.iter()
+            .map(|(_, r)| r.summary.transitions_recorded.to_string())
+            .collect(),
+    ));
+    let mut ops: Vec<&String> = cols.iter().flat_map(|(_, r)| r.ops.keys()).collect();
+    ops.sort();
+    ops.dedup();
+    for op in ops {
+        rows.push((
+            format!("req {op}"),
+            cols.iter().map(|(_, r)| r.op(op).to_string()).collect(),
+        ));
+    }
+    let units = |f: &dyn Fn(&Run) -> (f64, u64, u64), computed: bool| -> Vec<String> {
+        cols.iter()
+            .map(|(name, r)| {
+                if *name == "floor" {
+                    return "-".into();
+                }
+                let (u, requests, reported) = f(r);
+                if computed || requests == 0 {
+                    format!("{u:.1}")
+                } else {
+                    format!("{u:.1} ({reported}/{requests})")
+                }
+            })
+            .collect()
+    };
+    let mut capacity_ops: Vec<&str> = cols
+        .iter()
+        .flat_map(|(_, r)| r.capacity.keys().copied())
+        .collect();
+    capacity_ops.sort();
+    capacity_ops.dedup();
+    for op in capacity_ops {
+        let unit = if matches!(op, "Scan" | "Query") {
+            "RCU"
+        } else {
+            "WCU"
+        };
+        rows.push((
+            format!("{unit} {op} computed"),
+            units(&|r: &Run| r.units(&[op], true), true),
+        ));
+        rows.push((
+            format!("{unit} {op} moto"),
+            units(&|r: &Run| r.units(&[op], false), false),
+        ));
+    }
+    rows.push((
+        "RCU total computed".into(),
+        units(&|r: &Run| r.read_units(true), true),
+    ));
+    rows.push((
+        "WCU total computed".into(),
+        units(&|r: &Run| r.write_units(true), true),
+    ));
+    rows.push((
+        "RSS at start MB".into(),
+        cols.iter().map(|(_, r)| mb(r.rss_start)).collect(),
+    ));
+    rows.push((
+        "peak RSS (VmHWM) MB".into(),
+        cols.iter().map(|(_, r)| mb(r.rss_peak)).collect(),
+    ));
+    rows.push((
+        "RSS growth MB".into(),
+        cols.iter()
+            .map(|(_, r)| mb(r.rss_peak.saturating_sub(r.rss_start)))
+            .collect(),
+    ));
+    rows.push((
+        "VmRSS after MB".into(),
+        cols.iter().map(|(_, r)| mb(r.rss_end)).collect(),
+    ));
+    let label_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.1[i].len())
+                .chain([cols[i].0.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    print!("  {:label_width$}", format!("{peers} peers"));
+    for (i, (name, _)) in cols.iter().enumerate() {
+        print!("  {:>w$}", name, w = widths[i]);
+    }
+    println!();
+    for (label, values) in rows {
+        print!("  {label:label_width$}");
+        for (i, v) in values.iter().enumerate() {
+            print!("  {:>w$}", v, w = widths[i]);
+        }
+        println!();
+    }
+}
+
+async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
+    println!(
+        "\n== {peers} peers ({ROUTE_SERVERS} route servers x {}) ==",
+        peers / ROUTE_SERVERS
+    );
+    let mut target = bench.target(peers).await?;
+
+    // Discovery: every peer recorded.
+    if peers <= DISCOVER_THROUGH_POLLER_MAX {
+        let d = bench.cycle(&target).await?;
+        println!(
+            "  discovery cycle (through the poller): {} transitions recorded in {} ms, {} TransactWriteItems, {} Publish",
+            d.summary.transitions_recorded,
+            ms(d.wall),
+            d.op("DynamoDB:TransactWriteItems"),
+            d.op("SNS:Publish"),
+        );
+    } else {
+        let started = Instant::now();
+        let seeded = bench.seed(&target).await?;
+        println!(
+            "  discovery seeded with BatchWriteItem (moto copies each table per transaction, so \
+             {peers} transactions would be O(N^2)): {seeded} peers in {} ms",
+            ms(started.elapsed())
+        );
+        // One cycle to settle (its outbox, if any), not measured.
+        bench.cycle(&target).await?;
+    }
+
+    // Steady state, interleaved with the floor.
+    let (mut steady, mut floor) = (Vec::new(), Vec::new());
+    for _ in 0..STEADY_RUNS {
+        floor.push(bench.floor(&target).await?);
+        steady.push(bench.cycle(&target).await?);
+    }
+    let steady_wall = median(steady.iter().map(|r| r.wall).collect());
+    let floor_wall = median(floor.iter().map(|r| r.wall).collect());
+    let mut steady_run = steady.last().cloned().unwrap_or_default();
+    steady_run.wall = steady_wall;
+    steady_run.rss_peak = steady.iter().map(|r| r.rss_peak).max().unwrap_or(0);
+    let mut floor_run = floor.last().cloned().unwrap_or_default();
+    floor_run.wall = floor_wall;
+
+    if peers > DISCOVER_THROUGH_POLLER_MAX && !bench.all_storms {
+        println!(
+            "  storms skipped: through moto, each of the {} transactions copies both tables \
+             (~1.5 s apiece at this size), so a storm takes tens of minutes; --all-storms runs them",
+            peers / 10
+        );
+        print_table(peers, &[("steady", &steady_run), ("floor", &floor_run)]);
+        print_budgets(peers, &steady, &steady_run, floor_wall, None);
+        return Ok(());
+    }
+
+    // Storms: 10 % of the peers (every tenth, across the route servers) go BGP down.
+    let storm_a: Vec<String> = target.peer_ids.iter().step_by(10).cloned().collect();
+    let storm_b: Vec<String> = target
+        .peer_ids
+        .iter()
+        .skip(1)
+        .step_by(10)
+        .cloned()
+        .collect();
+    let patched = bench.patch_bgp(&storm_a, "down")?;
+    let storm16 = bench.cycle(&target).await?;
+    // They come back (a recovery storm, not measured), then another 10 % goes down at 1.
+    bench.patch_bgp(&storm_a, "up")?;
+    let recovery = bench.cycle(&target).await?;
+    bench.patch_bgp(&storm_b, "down")?;
+    target.poller.set_write_concurrency(1);
+    let storm1 = bench.cycle(&target).await?;
+    target.poller.set_write_concurrency(WRITE_CONCURRENCY);
+
+    println!(
+        "  storm: {} peers patched BGP down in {} ms (control API, 4 threads, not timed in the cycle); storm threshold: default 5 (grouped per route server)",
+        storm_a.len(),
+        ms(patched)
+    );
+    let c16 = format!("storm c={WRITE_CONCURRENCY}");
+    print_table(
+        peers,
+        &[
+            ("steady", &steady_run),
+            ("floor", &floor_run),
+            (c16.as_str(), &storm16),
+            ("storm c=1", &storm1),
+            ("recovery", &recovery),
+        ],
+    );
+
+    print_budgets(
+        peers,
+        &steady,
+        &steady_run,
+        floor_wall,
+        Some((&storm16, &storm1)),
+    );
+    Ok(())
+}
+
+fn print_budgets(
+    peers: usize,
+    steady: &[Run],
+    steady_run: &Run,
+    floor_wall: Duration,
+    storms: Option<(&Run, &Run)>,
+) {
+    let steady_wall = steady_run.wall;
+    let detected_in_steady: usize = steady.iter().map(|r| r.summary.transitions_detected).sum();
+    let describe_calls = peers.div_ceil(1000);
+    let ratio = steady_wall.as_secs_f64() / floor_wall.as_secs_f64();
+    let (steady_wcu, _, _) = steady_run.write_units(true);
+    let steady_publish = steady.iter().map(|r| r.op("SNS:Publish")).sum::<usize>();
+    let steady_describe = steady_run.op("EC2:DescribeRouteServerPeers");
+    let peak_mb = steady
+        .iter()
+        .chain(storms.into_iter().flat_map(|(a, b)| [a, b]))
+        .map(|r| r.rss_peak)
+        .max()
+        .unwrap_or(0) as f64
+        / 1024.0;
+    println!("  budgets:");
+    println!(
+        "    steady: 0 write units                  {steady_wcu:.1} WCU computed, {} write requests    {}",
+        steady_run.op("DynamoDB:TransactWriteItems") + steady_run.op("DynamoDB:UpdateItem"),
+        verdict(steady_wcu == 0.0)
+    );
+    println!(
+        "    steady: 0 publishes                    {steady_publish}                                  {}",
+        verdict(steady_publish == 0)
+    );
+    println!(
+        "    steady: describe calls = ceil(N/1000)  {steady_describe} (want {describe_calls})                         {}",
+        verdict(steady_describe == describe_calls)
+    );
+    println!(
+        "    poller/floor wall <= 1.3 (at 10,000)   {ratio:.2} ({} / {} ms)             {}",
+        ms(steady_wall),
+        ms(floor_wall),
+        if peers == 10_000 {
+            verdict(ratio <= 1.3)
+        } else {
+            "(budget set at 10,000)"
+        }
+    );
+    println!(
+        "    peak RSS <= 64 MB (at 10,000)          {peak_mb:.1} MB (process VmHWM)            {}",
+        if peers == 10_000 {
+            verdict(peak_mb <= 64.0)
+        } else {
+            "(budget set at 10,000)"
+        }
+    );
+    if let Some((storm16, storm1)) = storms {
+        println!(
+            "    storm writes concurrent                c={WRITE_CONCURRENCY}: {} ms, c=1: {} ms ({:.2}x)",
+            ms(storm16.wall),
+            ms(storm1.wall),
+            storm1.wall.as_secs_f64() / storm16.wall.as_secs_f64()
+        );
+    }
+    if detected_in_steady != 0 {
+        println!("    NOTE: the steady runs detected {detected_in_steady} transitions");
+    }
+}
+
+fn parse_args() -> Result<(Vec<usize>, bool), Error> {
+    let mut sizes = vec![100, 1_000, 10_000];
+    let mut all_storms = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => sizes = vec![100, 1_000],
+            "--all-storms" => all_storms = true,
+            "--sizes" => {
+                let list = args.next().ok_or("--sizes needs a list, e.g. 100,1000")?;
+                sizes = list
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse())
+                    .collect::<Result<_, _>>()?;
+            }
+            other if other.starts_with("--sizes=") => {
+                sizes = other["--sizes=".len()..]
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse())
+                    .collect::<Result<_, _>>()?;
+            }
+            "-h" | "--help" => {
+                println!("bench [--sizes 100,1000,10000] [--quick] [--all-storms]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if let Some(bad) = sizes.iter().find(|&&n| n < ROUTE_SERVERS) {
+        return Err(format!("a fleet needs at least {ROUTE_SERVERS} peers, not {bad}").into());
+    }
+    Ok((sizes, all_storms))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let (sizes, all_storms) = parse_args()?;
+    let sim = Emulator::simulator(&simulator_binary(), &["--transition-ms", "0"])?;
+    let moto = Emulator::moto(&project_python()).map_err(|e| {
+        format!(
+            "{e}\n  moto comes from the project venv: run `make venv` (or set PEERWATCH_PYTHON)"
+        )
+    })?;
+    let hwm_resets = reset_hwm();
+    let bench = Bench {
+        sim,
+        moto,
+        hwm_resets,
+        all_storms,
+    };
+    println!(
+        "peerwatch bench: {} CPUs, sizes {sizes:?}; VmHWM reset per phase: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if bench.hwm_resets {
+            "yes"
+        } else {
+            "no (peak is the process's)"
+        }
+    );
+    println!(
+        "units: 'computed' from item sizes by DynamoDB's rules; 'reported by moto' is moto's \
+         ConsumedCapacity, with (responses that carried one / requests)"
+    );
+    let started = Instant::now();
+    for peers in sizes {
+        let size_started = Instant::now();
+        bench_size(&bench, peers).await?;
+        println!(
+            "  ({peers} peers: {:.1} s in all)",
+            size_started.elapsed().as_secs_f64()
+        );
+    }
+    println!("\nbench done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
