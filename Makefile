@@ -76,7 +76,7 @@ sim: build
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 LAMBDA_PORT ?= 9000
 EVENT ?= events/scheduled.json
-.PHONY: lambda-watch lambda-invoke
+.PHONY: lambda-watch lambda-invoke cold-start
 lambda-watch: venv
 	$(CARGO_LAMBDA) lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT)
 
@@ -92,3 +92,12 @@ BENCH_ARGS ?=
 bench: venv
 	$(CARGO) build --release --bin route-server-sim
 	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) run --release --example bench -- $(BENCH_ARGS)
+
+## cold-start: the deployable zip (cargo lambda build --release) and its binary's start-up time to
+##   the first Lambda runtime API request, with its memory then (figures printed, not asserted)
+cold-start: venv
+	$(CARGO_LAMBDA) lambda build --release --bin poller --output-format zip
+	ls -l target/lambda/poller/bootstrap.zip
+	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
+	chmod +x target/lambda/poller/bootstrap
+	$(CARGO) run --release --example cold_start -- target/lambda/poller/bootstrap 20
