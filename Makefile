@@ -90,7 +90,7 @@ lambda-invoke: venv
 ##   The simulator's own describe benchmark: cargo run --release --example sim_fleet
 BENCH_ARGS ?=
 bench: venv
-	$(CARGO) build --release --bin route-server-sim
+	$(CARGO) build --release --bin route-server-sim --bin peerwatch
 	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) run --release --example bench -- $(BENCH_ARGS)
 
 ## cold-start: the deployable zip (cargo lambda build --release) and its binary's start-up time to
