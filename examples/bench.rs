@@ -9,9 +9,12 @@
 //! and prints, per fleet size, wall time, AWS requests by operation (the `Recorder`
 //! interceptor), DynamoDB units (`Store::with_consumed_capacity`: computed from item sizes by
 //! DynamoDB's rules, and what moto reported) and the RSS high-water mark of this process, with
-//! the budgets marked PASS or MISS. Figures are printed, never asserted.
+//! the budgets marked PASS or MISS. Figures are printed, never asserted. The steady
+//! cycle is also run by the real binary (`peerwatch poll`) in a child process, for its max RSS.
+//! Above 1,000 peers the discovery is seeded with `BatchWriteItem` and the storms are skipped
+//! (`--all-storms` runs them): moto copies each table per transaction (README, "Benchmarks").
 //!
-//! `cargo run --release --example bench -- [--sizes 100,1000,10000] [--quick]`
+//! `cargo run --release --example bench -- [--sizes 100,1000,10000] [--quick] [--all-storms]`
 //! (`--quick`: 100 and 1,000). Needs moto from the project venv (`make venv`, or
 //! `PEERWATCH_PYTHON`) and `route-server-sim` built next to the example (`make bench` does both).
 
