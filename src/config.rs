@@ -224,16 +224,11 @@ impl Config {
     }
 
     pub fn rules(&self) -> Rules {
-        let a = &self.alerting;
-        Rules {
-            min_severity: self.notify_min_severity,
-            route_server_ids: self.route_server_ids.clone(),
-            flap_threshold: a.flap_threshold,
-            flap_window_secs: i64::from(a.flap_window_minutes) * 60,
-            flap_hold_secs: i64::from(a.flap_hold_minutes) * 60,
-            remind_every_secs: i64::from(a.remind_every_minutes) * 60,
-            mutes: Vec::new(),
-        }
+        Rules::new(
+            self.notify_min_severity,
+            self.route_server_ids.clone(),
+            &self.alerting,
+        )
     }
 }
 

@@ -39,28 +39,49 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        let a = crate::config::Alerting::default();
-        Rules {
-            min_severity: Severity::Warning,
-            route_server_ids: None,
-            flap_threshold: a.flap_threshold,
-            flap_window_secs: i64::from(a.flap_window_minutes) * 60,
-            flap_hold_secs: i64::from(a.flap_hold_minutes) * 60,
-            remind_every_secs: i64::from(a.remind_every_minutes) * 60,
-            mutes: Vec::new(),
-        }
+        Rules::new(Severity::Warning, None, &crate::config::Alerting::default())
+    }
+}
+
+/// What the tag [`MUTE_TAG`] says: `Some(None)` for `true` (until the tag is removed),
+/// `Some(Some(end))` for an RFC 3339 time, `None` for anything else, which mutes nothing.
+pub fn tag_mute(value: &str) -> Option<Option<Timestamp>> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Some(None)
+    } else {
+        v.parse::<Timestamp>().ok().map(Some)
     }
 }
 
 impl Rules {
+    /// The rules of `alerting`, with no stored mutes yet (a cycle adds them).
+    pub fn new(
+        min_severity: Severity,
+        route_server_ids: Option<Vec<String>>,
+        alerting: &crate::config::Alerting,
+    ) -> Self {
+        let secs = |minutes: u32| i64::from(minutes) * 60;
+        Rules {
+            min_severity,
+            route_server_ids,
+            flap_threshold: alerting.flap_threshold,
+            flap_window_secs: secs(alerting.flap_window_minutes),
+            flap_hold_secs: secs(alerting.flap_hold_minutes),
+            remind_every_secs: secs(alerting.remind_every_minutes),
+            mutes: Vec::new(),
+        }
+    }
+
     /// Whether `peer` is muted at `now`, by its tag or by a stored mute of it or its route
     /// server.
     pub fn muted(&self, peer: &PeerSnapshot, now: Timestamp) -> bool {
         let active = |until: Option<Timestamp>| until.is_none_or(|u| now < u);
-        let by_tag = peer.tags.get(MUTE_TAG).is_some_and(|v| {
-            let v = v.trim();
-            v.eq_ignore_ascii_case("true") || v.parse::<Timestamp>().is_ok_and(|u| now < u)
-        });
+        let by_tag = peer
+            .tags
+            .get(MUTE_TAG)
+            .and_then(|v| tag_mute(v))
+            .is_some_and(active);
         by_tag
             || self.mutes.iter().any(|m| {
                 (m.target == peer.route_server_peer_id || m.target == peer.route_server_id)

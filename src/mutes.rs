@@ -79,17 +79,8 @@ pub fn current_user() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// What the tag [`MUTE_TAG`] says, read as the pure core reads it (`detect::Rules::muted`):
-/// `Some(None)` for `true` (until the tag is removed), `Some(Some(end))` for an RFC 3339 time,
-/// `None` for anything else, which mutes nothing.
-pub fn tag_mute(value: &str) -> Option<Option<Timestamp>> {
-    let v = value.trim();
-    if v.eq_ignore_ascii_case("true") {
-        Some(None)
-    } else {
-        v.parse::<Timestamp>().ok().map(Some)
-    }
-}
+/// The pure core's reading of the tag, shared so `peerwatch mutes` lists what the poller applies.
+pub use crate::detect::tag_mute;
 
 /// The tag's value on these tags, if any.
 pub fn tag_value(tags: &std::collections::BTreeMap<String, String>) -> Option<&str> {

@@ -51,26 +51,9 @@ fn mute_cli(stack: &Stack, args: &[&str]) -> MuteCli {
     }
 }
 
-/// The simulator's view of every peer, by id.
-fn mute_sim_peers(stack: &Stack) -> BTreeMap<String, Value> {
-    let (status, peers) = stack.sim.control("GET", "/_sim/peers", None);
-    assert_eq!(status, 200, "{peers}");
-    peers
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["routeServerPeerId"].as_str().unwrap().to_string(),
-                p.clone(),
-            )
-        })
-        .collect()
-}
-
 /// Sets one tag on a simulator peer, keeping its other tags (the control API replaces them).
 fn mute_tag(stack: &Stack, id: &str, key: &str, value: Option<&str>) {
-    let mut tags = mute_sim_peers(stack)[id]["tags"]
+    let mut tags = stack.sim.peers()[id]["tags"]
         .as_object()
         .cloned()
         .unwrap_or_default();
@@ -221,7 +204,7 @@ async fn mute_fleet(
 ) -> (Vec<Vec<String>>, Vec<String>) {
     stack.sim.fleet(route_servers, peers);
     let mut by_rs: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (id, p) in mute_sim_peers(stack) {
+    for (id, p) in stack.sim.peers() {
         by_rs
             .entry(p["routeServerId"].as_str().unwrap().to_string())
             .or_default()
@@ -304,7 +287,7 @@ async fn a_peer_muted_with_the_cli_records_and_sends_nothing_until_the_mute_ends
         (summary.transitions_recorded, summary.notifications_sent),
         (2, 1)
     );
-    let sim = mute_sim_peers(&stack);
+    let sim = stack.sim.peers();
     let delivered = stack.deliveries().await;
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
     mute_read_delivery(
@@ -328,7 +311,7 @@ async fn a_peer_muted_with_the_cli_records_and_sends_nothing_until_the_mute_ends
     assert_eq!(delivered.len(), 1);
     mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[b],
+        &stack.sim.peers()[b],
         clock.now(),
         ("recovery", "bgp.up", "changed"),
         "BGP up",
@@ -354,7 +337,7 @@ async fn a_peer_muted_with_the_cli_records_and_sends_nothing_until_the_mute_ends
         (summary.transitions_recorded, summary.notifications_sent),
         (1, 1)
     );
-    let sim = mute_sim_peers(&stack);
+    let sim = stack.sim.peers();
     let delivered = stack.deliveries().await;
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
     let event = mute_read_delivery(
@@ -391,7 +374,7 @@ async fn a_peer_muted_with_the_cli_records_and_sends_nothing_until_the_mute_ends
     assert_eq!(delivered.len(), 1);
     mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[a],
+        &stack.sim.peers()[a],
         clock.now(),
         ("recovery", "bgp.up", "changed"),
         "BGP up",
@@ -473,7 +456,7 @@ async fn a_route_server_mute_covers_each_of_its_peers() {
     assert_eq!(delivered.len(), 1);
     mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[b1.as_str()],
+        &stack.sim.peers()[b1.as_str()],
         clock.now(),
         ("critical", "bgp.down", "changed"),
         "BGP down",
@@ -501,7 +484,7 @@ async fn a_route_server_mute_covers_each_of_its_peers() {
     assert_eq!(delivered.len(), 1);
     let event = mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[a1.as_str()],
+        &stack.sim.peers()[a1.as_str()],
         clock.now(),
         ("critical", "peer.failed", "unmuted"),
         "failed (mute ended)",
@@ -586,7 +569,7 @@ async fn a_peer_muted_by_its_tag_records_and_sends_nothing_until_the_tag_time() 
     assert_eq!(delivered.len(), 1);
     let event = mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[a.as_str()],
+        &stack.sim.peers()[a.as_str()],
         clock.now(),
         ("critical", "bgp.down", "unmuted"),
         "BGP down (mute ended)",
@@ -604,7 +587,7 @@ async fn a_peer_muted_by_its_tag_records_and_sends_nothing_until_the_tag_time() 
     assert_eq!(delivered.len(), 1);
     mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[a.as_str()],
+        &stack.sim.peers()[a.as_str()],
         clock.now(),
         ("recovery", "bgp.up", "changed"),
         "BGP up",
@@ -627,7 +610,7 @@ async fn a_peer_muted_by_its_tag_records_and_sends_nothing_until_the_tag_time() 
     assert_eq!(delivered.len(), 1);
     mute_read_delivery(
         &delivered[0],
-        &mute_sim_peers(&stack)[c.as_str()],
+        &stack.sim.peers()[c.as_str()],
         clock.now(),
         ("critical", "bgp.down", "unmuted"),
         "BGP down (mute ended)",
@@ -853,7 +836,7 @@ async fn mutes_lists_exactly_the_active_mutes_and_unmute_removes_them() {
     // the route-server mute.
     assert_eq!(
         mute_history(&stack, c).await.last().unwrap()[3],
-        if mute_sim_peers(&stack)[c.as_str()]["peerLivenessDetection"] == "bfd" {
+        if stack.sim.peers()[c.as_str()]["peerLivenessDetection"] == "bfd" {
             "suppressed"
         } else {
             "not-required"
@@ -1061,23 +1044,6 @@ mod storms {
 
     const FAILED_REASON: &str = "BGP hold timer expired";
 
-    /// The simulator's peers, by id.
-    fn storm_sim_peers(stack: &Stack) -> BTreeMap<String, Value> {
-        let (status, peers) = stack.sim.control("GET", "/_sim/peers", None);
-        assert_eq!(status, 200, "{peers}");
-        peers
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["routeServerPeerId"].as_str().unwrap().to_string(),
-                    p.clone(),
-                )
-            })
-            .collect()
-    }
-
     /// A fleet of `route_servers` x `peers`, discovered by one cycle; answers the peer ids by
     /// route server (in the simulator's order).
     async fn storm_fleet(
@@ -1086,7 +1052,7 @@ mod storms {
         peers: u32,
     ) -> Vec<(String, Vec<String>)> {
         let ids = stack.sim.fleet(route_servers, peers);
-        let sim = storm_sim_peers(stack);
+        let sim = stack.sim.peers();
         let mut by_rs: Vec<(String, Vec<String>)> = Vec::new();
         for id in ids {
             let rs = sim[&id]["routeServerId"].as_str().unwrap().to_string();
@@ -1184,7 +1150,7 @@ mod storms {
         subject: &str,
         want: &BTreeMap<String, (&str, Value)>,
     ) -> Value {
-        let sim = storm_sim_peers(stack);
+        let sim = stack.sim.peers();
         let vpc = sim[want.keys().next().unwrap()]["vpcId"].clone();
         assert_eq!(d["Type"], "Notification");
         assert_eq!(
@@ -1288,7 +1254,7 @@ mod storms {
     /// Checks the Publish document of a grouped message: the text for people names every
     /// peer with its address and ASN, and the chat notification is in the route server's thread.
     fn storm_check_document(doc: &Value, stack: &Stack, rs: &str, ids: &[String], title: &str) {
-        let sim = storm_sim_peers(stack);
+        let sim = stack.sim.peers();
         let text = doc["default"].as_str().unwrap();
         assert_eq!(doc["email"], doc["default"]);
         assert_eq!(doc["sqs"], doc["lambda"]);

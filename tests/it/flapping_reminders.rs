@@ -55,18 +55,6 @@ fn chat_threads(stack: &Stack) -> Vec<(String, String)> {
         .collect()
 }
 
-fn sim_peer(stack: &Stack, id: &str) -> Value {
-    let (status, peers) = stack.sim.control("GET", "/_sim/peers", None);
-    assert_eq!(status, 200, "{peers}");
-    peers
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["routeServerPeerId"] == id)
-        .cloned()
-        .expect("the simulator has the peer")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_peer_flapping_6_times_in_10_cycles_alerts_flapping_once_and_settles_once() {
     let mut stack = Stack::new().await;
@@ -93,7 +81,7 @@ async fn a_peer_flapping_6_times_in_10_cycles_alerts_flapping_once_and_settles_o
         clock.set(&format!("2026-11-20T10:{minute:02}:00Z"));
         stack.sim.set_peer(a, json!({"bgpStatus": bgp}));
         stack.cycle().await;
-        let peer = sim_peer(&stack, a);
+        let peer = stack.sim.peers()[a].clone();
         for d in stack.deliveries().await {
             let observed = format!("2026-11-20T10:{minute:02}:00.000Z");
             let (subject, event) = read_delivery(&d, &peer, &observed);
@@ -182,7 +170,7 @@ async fn a_peer_down_for_3_reminder_intervals_gets_exactly_3_reminders() {
     clock.set("2026-11-20T10:01:00Z");
     stack.sim.set_peer(a, json!({"bgpStatus": "down"}));
     stack.cycle().await;
-    let peer = sim_peer(&stack, a);
+    let peer = stack.sim.peers()[a].clone();
     let alert = stack.deliveries().await;
     assert_eq!(alert.len(), 1);
     let (_, event) = read_delivery(&alert[0], &peer, "2026-11-20T10:01:00.000Z");
@@ -260,7 +248,7 @@ async fn a_peer_down_for_3_reminder_intervals_gets_exactly_3_reminders() {
     stack.cycle().await;
     let back = stack.deliveries().await;
     assert_eq!(back.len(), 1);
-    let (_, event) = read_delivery(&back[0], &sim_peer(&stack, a), &clock.now().to_string());
+    let (_, event) = read_delivery(&back[0], &stack.sim.peers()[a], &clock.now().to_string());
     assert_eq!(
         (event["event"].as_str(), event["severity"].as_str()),
         (Some("bgp.up"), Some("recovery"))

@@ -82,6 +82,22 @@ impl Sim {
         serde_json::from_value(body["routeServerPeerIds"].clone()).expect("peer ids")
     }
 
+    /// Every peer as the control API shows it, by id.
+    #[allow(dead_code)]
+    pub fn peers(&self) -> std::collections::BTreeMap<String, Value> {
+        let (status, peers) = self.control("GET", "/_sim/peers", None);
+        assert_eq!(status, 200, "{peers}");
+        peers
+            .as_array()
+            .expect("an array of peers")
+            .iter()
+            .map(|p| {
+                let id = p["routeServerPeerId"].as_str().expect("peer id");
+                (id.to_string(), p.clone())
+            })
+            .collect()
+    }
+
     pub fn fault(&self, action: &str, count: u32, code: &str, status: u16) {
         let body = json!({"action": action, "count": count, "code": code, "status": status});
         let (s, b) = self.control("POST", "/_sim/faults", Some(&body.to_string()));

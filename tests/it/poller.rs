@@ -100,21 +100,6 @@ fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
 
-fn sim_peers(stack: &Stack) -> BTreeMap<String, Value> {
-    let (_, peers) = stack.sim.control("GET", "/_sim/peers", None);
-    peers
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["routeServerPeerId"].as_str().unwrap().to_string(),
-                p.clone(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     // The six alerts below fall on one route server, which storm control would send as one
@@ -123,7 +108,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     // Every call of the scenario, for the IAM check at the end.
     let mut performed = Vec::new();
     let ids = stack.sim.fleet(5, 10);
-    let peers = sim_peers(&stack);
+    let peers = stack.sim.peers();
     let liveness = |id: &String| {
         peers[id]["peerLivenessDetection"]
             .as_str()
@@ -276,7 +261,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     );
 
     let mut all_peers = peers.clone();
-    all_peers.extend(sim_peers(&stack));
+    all_peers.extend(stack.sim.peers());
     let seen = check_deliveries(&stack.deliveries().await, &all_peers);
     let mut want: Vec<Expected> = bgp_down
         .iter()

@@ -139,17 +139,11 @@ async fn scenario() -> Scenario {
     set(&stack, &peer, 'C', json!({"bgpStatus": "up"}));
     stack.cycle().await;
 
-    let (_, all) = stack.sim.control("GET", "/_sim/peers", None);
-    let mut route_server: HashMap<String, String> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["routeServerPeerId"].as_str().unwrap().to_string(),
-                p["routeServerId"].as_str().unwrap().to_string(),
-            )
-        })
+    let mut route_server: HashMap<String, String> = stack
+        .sim
+        .peers()
+        .into_iter()
+        .map(|(id, p)| (id, p["routeServerId"].as_str().unwrap().to_string()))
         .collect();
     // D vanished from the simulator; it shared its route server with E.
     let rs_e = route_server[&peer[&'E']].clone();

@@ -54,14 +54,13 @@ fn peerwatch(stack: &Stack, args: &[&str]) -> Run {
 
 /// What the simulator says of each peer: (route server, VPC).
 fn peers_of(stack: &Stack) -> HashMap<String, (String, String)> {
-    let (status, body) = stack.sim.control("GET", "/_sim/peers", None);
-    assert_eq!(status, 200, "{body}");
-    body.as_array()
-        .expect("peers")
-        .iter()
-        .map(|p| {
+    stack
+        .sim
+        .peers()
+        .into_iter()
+        .map(|(id, p)| {
             let s = |k: &str| p[k].as_str().expect(k).to_string();
-            (s("routeServerPeerId"), (s("routeServerId"), s("vpcId")))
+            (id, (s("routeServerId"), s("vpcId")))
         })
         .collect()
 }
