@@ -26,7 +26,6 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use peerwatch::config::{self, Config};
@@ -288,7 +287,7 @@ async fn demo(
     run_start: Timestamp,
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = peerwatch::sdk::loader().load().await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let ec2 = aws_sdk_ec2::Client::new(&sdk);

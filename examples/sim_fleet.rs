@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let conf = aws_sdk_ec2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(peerwatch::sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
         .endpoint_url(sim.endpoint())

@@ -19,5 +19,6 @@ pub mod mutes;
 pub mod notify;
 pub mod recorder;
 pub mod report;
+pub mod sdk;
 pub mod sim;
 pub mod store;

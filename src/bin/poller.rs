@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
         eprintln!("peerwatch poller: {e}");
         std::process::exit(2);
     });
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = peerwatch::sdk::loader().load().await;
     let poller = Poller::new(&sdk, config);
     run(service_fn(|event| handle(&poller, event))).await
 }

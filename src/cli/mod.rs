@@ -144,7 +144,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = crate::sdk::loader();
     if let Some(region) = &g.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }

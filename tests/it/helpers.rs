@@ -152,6 +152,7 @@ impl ManualClock {
 pub fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(peerwatch::sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "tests",
