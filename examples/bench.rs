@@ -59,14 +59,14 @@ fn sibling_binary(name: &str) -> PathBuf {
 }
 
 /// One steady cycle by the real binary, as a user runs it: `peerwatch poll --output json` with
-/// the environment a user would set. Answers its wall time (spawn to exit) and its max RSS in
-/// kB (`wait4`'s `ru_maxrss`).
+/// the environment a user would set. Answers its wall time (spawn to exit), its CPU time (user
+/// + system) and its max RSS in kB, all from `wait4`'s `rusage`.
 fn child_poll(
     binary: &std::path::Path,
     config: &Config,
     sim: &str,
     moto: &str,
-) -> Result<(Duration, u64), Error> {
+) -> Result<ChildRun, Error> {
     let started = Instant::now();
     let child = std::process::Command::new(binary)
         .args(["poll", "--output", "json"])
@@ -92,12 +92,53 @@ fn child_poll(
     let mut status = 0;
     // SAFETY: an all-zero `rusage` is valid, and `wait4` only writes into the two locals.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    // The peak is the child's own `VmHWM`, sampled until it exits. Not `ru_maxrss`: the
+    // child is spawned with vfork + exec, and exec keeps the high-water mark of the address
+    // space it leaves, which under vfork is this (much larger) bench process's.
+    let mut hwm_kb = 0;
+    loop {
+        hwm_kb = hwm_kb.max(vm_hwm_kb(pid).unwrap_or(0));
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        if reaped != 0 {
+            return Err(format!(
+                "wait4 on {}: {}",
+                binary.display(),
+                std::io::Error::last_os_error()
+            )
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let wall = started.elapsed();
-    if reaped != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         return Err(format!("{} poll failed (status {status})", binary.display()).into());
     }
-    Ok((wall, usage.ru_maxrss as u64))
+    let cpu = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(ChildRun {
+        wall,
+        cpu: cpu(usage.ru_utime) + cpu(usage.ru_stime),
+        maxrss_kb: hwm_kb,
+    })
+}
+
+/// A process's resident-memory high-water mark (`VmHWM` in `/proc/<pid>/status`), in kB.
+fn vm_hwm_kb(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// One `peerwatch poll` in a child process.
+#[derive(Clone, Copy)]
+struct ChildRun {
+    wall: Duration,
+    cpu: Duration,
+    maxrss_kb: u64,
 }
 
 fn sdk_config() -> SdkConfig {
@@ -186,6 +227,10 @@ struct Bench {
     hwm_resets: bool,
     /// Run the storm cycles above `DISCOVER_THROUGH_POLLER_MAX` too (`--all-storms`).
     all_storms: bool,
+    /// The `peerwatch` binary whose `poll` is measured in a child process (`--binary`).
+    binary: PathBuf,
+    /// Only seed the fleet and measure the binary (`--binary-only`): comparing builds.
+    binary_only: bool,
 }
 
 /// The poller's clients, its recorder and its configuration for one fleet.
@@ -196,6 +241,40 @@ struct Target {
 }
 
 impl Bench {
+    /// The steady cycle by the real binary, `STEADY_RUNS` times: median wall and CPU, the
+    /// largest max RSS. `None` when the binary is not built.
+    fn child_runs(&self, target: &Target) -> Result<Option<ChildRun>, Error> {
+        if !self.binary.is_file() {
+            println!(
+                "  ({} not built: no child-process run; `make bench` builds it)",
+                self.binary.display()
+            );
+            return Ok(None);
+        }
+        let mut runs = Vec::new();
+        for _ in 0..STEADY_RUNS {
+            runs.push(child_poll(
+                &self.binary,
+                &target.poller.config,
+                self.sim.endpoint(),
+                self.moto.endpoint(),
+            )?);
+        }
+        let run = ChildRun {
+            wall: median(runs.iter().map(|r| r.wall).collect()),
+            cpu: median(runs.iter().map(|r| r.cpu).collect()),
+            maxrss_kb: runs.iter().map(|r| r.maxrss_kb).max().unwrap_or(0),
+        };
+        println!(
+            "  steady cycle by the binary ({}, `poll`, child process, median of {STEADY_RUNS}): {} ms spawn to exit, {} ms CPU (user + system), max RSS {:.1} MB",
+            self.binary.display(),
+            ms(run.wall),
+            ms(run.cpu),
+            run.maxrss_kb as f64 / 1024.0
+        );
+        Ok(Some(run))
+    }
+
     async fn measure<F, Fut>(&self, target: &Target, run: F) -> Result<Run, Error>
     where
         F: FnOnce() -> Fut,
@@ -552,38 +631,16 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
         bench.cycle(&target).await?;
     }
 
+    // The steady cycle by the real binary in a child process, if it is built.
+    let child = bench.child_runs(&target)?;
+    if bench.binary_only {
+        return Ok(());
+    }
     // Steady state, interleaved with the floor.
     let (mut steady, mut floor) = (Vec::new(), Vec::new());
     for _ in 0..STEADY_RUNS {
         floor.push(bench.floor(&target).await?);
         steady.push(bench.cycle(&target).await?);
-    }
-    // The same steady cycle by the real binary in a child process, if it is built.
-    let binary = sibling_binary("peerwatch");
-    let mut child = None;
-    if binary.exists() {
-        let mut runs = Vec::new();
-        for _ in 0..STEADY_RUNS {
-            runs.push(child_poll(
-                &binary,
-                &target.poller.config,
-                bench.sim.endpoint(),
-                bench.moto.endpoint(),
-            )?);
-        }
-        let wall = median(runs.iter().map(|r| r.0).collect());
-        let maxrss = runs.iter().map(|r| r.1).max().unwrap_or(0);
-        println!(
-            "  steady cycle by the binary (`peerwatch poll`, child process, median of {STEADY_RUNS}): {} ms spawn to exit, max RSS {} MB",
-            ms(wall),
-            mb(maxrss)
-        );
-        child = Some((wall, maxrss));
-    } else {
-        println!(
-            "  ({} not built: no child-process run; `make bench` builds it)",
-            binary.display()
-        );
     }
     let steady_wall = median(steady.iter().map(|r| r.wall).collect());
     let floor_wall = median(floor.iter().map(|r| r.wall).collect());
@@ -658,7 +715,7 @@ fn print_budgets(
     steady_run: &Run,
     floor_wall: Duration,
     storms: Option<(&Run, &Run)>,
-    child: Option<(Duration, u64)>,
+    child: Option<ChildRun>,
 ) {
     let steady_wall = steady_run.wall;
     let detected_in_steady: usize = steady.iter().map(|r| r.summary.transitions_detected).sum();
@@ -709,8 +766,8 @@ fn print_budgets(
         "    peak RSS <= 64 MB (at 10,000)          {peak_mb:.1} MB (bench process VmHWM)      {}",
         at_10k(peak_mb <= 64.0)
     );
-    if let Some((_, maxrss)) = child {
-        let child_mb = maxrss as f64 / 1024.0;
+    if let Some(run) = child {
+        let child_mb = run.maxrss_kb as f64 / 1024.0;
         println!(
             "    peak RSS <= 64 MB, the binary          {child_mb:.1} MB (peerwatch poll, steady)   {}",
             at_10k(child_mb <= 64.0)
@@ -729,14 +786,25 @@ fn print_budgets(
     }
 }
 
-fn parse_args() -> Result<(Vec<usize>, bool), Error> {
+struct Args {
+    sizes: Vec<usize>,
+    all_storms: bool,
+    binary: PathBuf,
+    binary_only: bool,
+}
+
+fn parse_args() -> Result<Args, Error> {
     let mut sizes = vec![100, 1_000, 10_000];
     let mut all_storms = false;
+    let mut binary = sibling_binary("peerwatch");
+    let mut binary_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => sizes = vec![100, 1_000],
             "--all-storms" => all_storms = true,
+            "--binary" => binary = args.next().ok_or("--binary needs a path")?.into(),
+            "--binary-only" => binary_only = true,
             "--sizes" => {
                 let list = args.next().ok_or("--sizes needs a list, e.g. 100,1000")?;
                 sizes = list
@@ -751,7 +819,9 @@ fn parse_args() -> Result<(Vec<usize>, bool), Error> {
                     .collect::<Result<_, _>>()?;
             }
             "-h" | "--help" => {
-                println!("bench [--sizes 100,1000,10000] [--quick] [--all-storms]");
+                println!(
+                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}").into()),
@@ -760,12 +830,25 @@ fn parse_args() -> Result<(Vec<usize>, bool), Error> {
     if let Some(bad) = sizes.iter().find(|&&n| n < ROUTE_SERVERS) {
         return Err(format!("a fleet needs at least {ROUTE_SERVERS} peers, not {bad}").into());
     }
-    Ok((sizes, all_storms))
+    if binary_only && !binary.is_file() {
+        return Err(format!("--binary-only: {} is not built", binary.display()).into());
+    }
+    Ok(Args {
+        sizes,
+        all_storms,
+        binary,
+        binary_only,
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let (sizes, all_storms) = parse_args()?;
+    let Args {
+        sizes,
+        all_storms,
+        binary,
+        binary_only,
+    } = parse_args()?;
     let sim = Emulator::simulator(&simulator_binary(), &["--transition-ms", "0"])?;
     let moto = Emulator::moto(&project_python()).map_err(|e| {
         format!(
@@ -778,6 +861,8 @@ async fn main() -> Result<(), Error> {
         moto,
         hwm_resets,
         all_storms,
+        binary,
+        binary_only,
     };
     println!(
         "peerwatch bench: {} CPUs, sizes {sizes:?}; VmHWM reset per phase: {}",

@@ -11,8 +11,9 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::detect::{Rules, detect};
-use crate::listing::{ListError, list_peers};
+use crate::detect::{Detector, Rules};
+use crate::listing::{ListError, for_each_page};
+use crate::metrics::PeerHealth;
 use crate::model::{FieldChange, NotificationState, PeerRecord, Timestamp, Transition};
 use crate::notify::{self, GroupKind, Notification};
 use crate::store::{Outbox, PendingNotification, Store, StoreError, WriteOutcome};
@@ -165,12 +166,12 @@ impl Poller {
         Ok(self.run_observing(opts).await?.0)
     }
 
-    /// One cycle, answering also every watched peer as this cycle saw it (the recorded state,
-    /// updated by what it detected), for the metrics: no extra read.
+    /// One cycle, answering also every present peer in scope as this cycle saw it (the
+    /// recorded state, updated by what it detected), for the metrics: no extra read.
     pub async fn run_observing(
         &self,
         opts: RunOptions,
-    ) -> Result<(Summary, Vec<PeerRecord>), CycleError> {
+    ) -> Result<(Summary, Vec<PeerHealth>), CycleError> {
         let started = Instant::now();
         let rules = self.rules_for(&opts)?;
         let lease = opts
@@ -189,8 +190,8 @@ impl Poller {
             summary.grouped_notifications += retried.grouped;
         }
 
-        let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
-        let observed_at = (self.clock)();
+        // The state before the listing: a run that records a change in between then loses
+        // the `Version` race instead of this run recording the listing's older view back.
         let (known, mutes) = self
             .store
             .load_states_and_mutes()
@@ -199,16 +200,20 @@ impl Poller {
         // Stored mutes (`peerwatch mute`); `Rules::muted` checks each one's end at `observed_at`.
         let mut rules = rules;
         rules.mutes = mutes.into_iter().map(|m| m.mute).collect();
-        let transitions = detect(&known, &listed, observed_at, &rules);
-        summary.peers_seen = listed.len();
+        let observed_at = (self.clock)();
+        // Detected page by page: only one page of the listing is held at a time.
+        let mut detector = Detector::new(observed_at, &rules);
+        let mut transitions = Vec::new();
+        for_each_page(&self.ec2, rules.route_server_ids.as_deref(), |page| {
+            summary.peers_seen += page.len();
+            transitions.extend(detector.page(&known, &page));
+        })
+        .await?;
+        transitions.extend(detector.vanished(&known));
         summary.transitions_detected = transitions.len();
-        let mut seen: HashMap<String, PeerRecord> = known
-            .into_iter()
-            .filter(|(_, r)| rules.in_scope(&r.peer.route_server_id))
-            .collect();
-        for tr in &transitions {
-            seen.insert(tr.peer_id().to_string(), tr.record.clone());
-        }
+        let observed = observed_peers(&known, &transitions, &rules);
+        // The known states are not needed past detection; free them before the writes.
+        drop(known);
 
         if opts.dry_run {
             summary.detected = transitions.iter().map(detected).collect();
@@ -217,7 +222,7 @@ impl Poller {
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(summary = ?summary, "poll cycle done");
-        Ok((summary, seen.into_values().collect()))
+        Ok((summary, observed))
     }
 
     fn rules_for(&self, opts: &RunOptions) -> Result<Rules, CycleError> {
@@ -585,6 +590,27 @@ enum Recorded {
     Failed(StoreError),
 }
 
+/// The present peers in scope after this cycle's transitions, as the metrics see them.
+fn observed_peers(
+    known: &HashMap<String, PeerRecord>,
+    transitions: &[Transition],
+    rules: &Rules,
+) -> Vec<PeerHealth> {
+    let updated: HashMap<&str, &PeerRecord> = transitions
+        .iter()
+        .map(|tr| (tr.peer_id(), &tr.record))
+        .collect();
+    known
+        .values()
+        .filter(|r| {
+            rules.in_scope(&r.peer.route_server_id)
+                && !updated.contains_key(r.peer.route_server_peer_id.as_str())
+        })
+        .chain(updated.values().copied())
+        .filter_map(PeerHealth::of)
+        .collect()
+}
+
 fn detected(tr: &Transition) -> Detected {
     Detected {
         route_server_peer_id: tr.peer_id().to_string(),
@@ -613,7 +639,7 @@ mod storm_tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::detect::Rules;
+    use crate::detect::{Rules, detect};
     use crate::model::{PeerRecord, PeerSnapshot, Severity};
 
     fn peer(rs: &str, i: usize) -> PeerSnapshot {

@@ -138,40 +138,77 @@ pub fn detect(
     observed_at: Timestamp,
     rules: &Rules,
 ) -> Vec<Transition> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::with_capacity(listed.len());
-    for peer in listed {
-        if !rules.in_scope(&peer.route_server_id)
-            || !seen.insert(peer.route_server_peer_id.as_str())
-        {
-            continue;
+    let mut detector = Detector::new(observed_at, rules);
+    let mut out = detector.page(known, listed);
+    out.extend(detector.vanished(known));
+    out
+}
+
+/// [`detect`] over a listing that arrives a page at a time, so a cycle never holds more than
+/// one page of it (at 10,000 peers the whole listing is ~16 MB): [`Detector::page`] for each
+/// page in order, then [`Detector::vanished`] once for the known peers no page showed.
+pub struct Detector<'r> {
+    observed_at: Timestamp,
+    rules: &'r Rules,
+    /// Every id listed so far: a peer listed twice counts once, and these are not vanished.
+    seen: HashSet<String>,
+}
+
+impl<'r> Detector<'r> {
+    pub fn new(observed_at: Timestamp, rules: &'r Rules) -> Self {
+        Detector {
+            observed_at,
+            rules,
+            seen: HashSet::new(),
         }
-        let t = match known.get(&peer.route_server_peer_id) {
-            Some(prev) if prev.present => changed(prev, peer, observed_at, rules)
-                .or_else(|| follow_up(prev, peer, observed_at, rules)),
-            prev => Some(discovered(prev, peer, observed_at, rules)),
-        };
-        out.extend(t);
     }
-    let mut vanished: Vec<&PeerRecord> = known
-        .values()
-        .filter(|r| {
-            r.present
-                && rules.in_scope(&r.peer.route_server_id)
-                && !seen.contains(r.peer.route_server_peer_id.as_str())
-        })
-        .collect();
-    vanished.sort_by(|a, b| {
-        a.peer
-            .route_server_peer_id
-            .cmp(&b.peer.route_server_peer_id)
-    });
-    out.extend(
+
+    /// The transitions of one page of the listing, in its order.
+    pub fn page(
+        &mut self,
+        known: &HashMap<String, PeerRecord>,
+        listed: &[PeerSnapshot],
+    ) -> Vec<Transition> {
+        let (rules, at) = (self.rules, self.observed_at);
+        let mut out = Vec::new();
+        for peer in listed {
+            if !rules.in_scope(&peer.route_server_id)
+                || self.seen.contains(&peer.route_server_peer_id)
+            {
+                continue;
+            }
+            self.seen.insert(peer.route_server_peer_id.clone());
+            let t = match known.get(&peer.route_server_peer_id) {
+                Some(prev) if prev.present => {
+                    changed(prev, peer, at, rules).or_else(|| follow_up(prev, peer, at, rules))
+                }
+                prev => Some(discovered(prev, peer, at, rules)),
+            };
+            out.extend(t);
+        }
+        out
+    }
+
+    /// The known peers in scope that no page showed, by id.
+    pub fn vanished(self, known: &HashMap<String, PeerRecord>) -> Vec<Transition> {
+        let mut vanished: Vec<&PeerRecord> = known
+            .values()
+            .filter(|r| {
+                r.present
+                    && self.rules.in_scope(&r.peer.route_server_id)
+                    && !self.seen.contains(&r.peer.route_server_peer_id)
+            })
+            .collect();
+        vanished.sort_by(|a, b| {
+            a.peer
+                .route_server_peer_id
+                .cmp(&b.peer.route_server_peer_id)
+        });
         vanished
             .into_iter()
-            .map(|prev| vanish(prev, observed_at, rules)),
-    );
-    out
+            .map(|prev| vanish(prev, self.observed_at, self.rules))
+            .collect()
+    }
 }
 
 fn discovered(

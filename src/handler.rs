@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::cycle::{CycleError, Poller, RunOptions, Summary, error_chain};
-use crate::metrics;
-use crate::model::PeerRecord;
+use crate::metrics::{self, PeerHealth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -126,8 +125,8 @@ pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summar
 /// (see [`metrics`]); CloudWatch Logs extracts the metrics, so no CloudWatch API call is made
 /// and the role needs no `cloudwatch:PutMetricData`. Answers how many lines were printed.
 ///
-/// `records` are the `PeerState` records as they stand after the cycle (the cycle already
-/// holds them: loading them again would be an extra `Scan`), `function_name` the Lambda's
+/// `peers` are the present peers as they stand after the cycle (the cycle already saw them:
+/// loading them again would be an extra `Scan`), `function_name` the Lambda's
 /// (`event.context.env_config.function_name`).
 ///
 /// The lines go straight to stdout, one JSON object each, not through `tracing`: a tracing
@@ -141,7 +140,7 @@ pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summar
 /// `ApplicationLogLevel: INFO` keeps them; a level of WARN or above would drop the metrics.
 pub fn emit_metrics(
     summary: &Summary,
-    records: &[PeerRecord],
+    peers: &[PeerHealth],
     config: &Config,
     function_name: &str,
 ) -> usize {
@@ -150,7 +149,7 @@ pub fn emit_metrics(
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let mut out = std::io::stdout().lock();
-    write_metrics(&mut out, summary, records, config, function_name, now_ms)
+    write_metrics(&mut out, summary, peers, config, function_name, now_ms)
 }
 
 /// [`emit_metrics`] into any writer, at a given time. A dry run writes nothing (it is a look,
@@ -159,7 +158,7 @@ pub fn emit_metrics(
 pub fn write_metrics(
     out: &mut impl Write,
     summary: &Summary,
-    records: &[PeerRecord],
+    peers: &[PeerHealth],
     config: &Config,
     function_name: &str,
     timestamp_ms: i64,
@@ -169,7 +168,7 @@ pub fn write_metrics(
     }
     let lines = metrics::from_cycle(
         summary,
-        records,
+        peers,
         function_name,
         timestamp_ms,
         config.alerting.peer_metrics,
@@ -251,7 +250,7 @@ mod tests {
         .unwrap()
     }
 
-    fn metrics_records() -> Vec<PeerRecord> {
+    fn metrics_records() -> Vec<crate::model::PeerRecord> {
         use crate::model::Health;
         [
             ("rsp-1", "rs-1", Health::Healthy, "up", true),
@@ -271,7 +270,7 @@ mod tests {
         let n = write_metrics(
             &mut out,
             summary,
-            &metrics_records(),
+            &crate::metrics::tests::healths(&metrics_records()),
             &metrics_config(peer_metrics),
             "pw-poller",
             1_795_000_000_000,

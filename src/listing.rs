@@ -18,6 +18,18 @@ pub async fn list_peers(
     ec2: &aws_sdk_ec2::Client,
     route_server_ids: Option<&[String]>,
 ) -> Result<Vec<PeerSnapshot>, ListError> {
+    let mut peers = Vec::new();
+    for_each_page(ec2, route_server_ids, |page| peers.extend(page)).await?;
+    Ok(peers)
+}
+
+/// Every peer a page at a time, in EC2's order: each page is converted and handed to
+/// `on_page` before the next is asked for, so only one page is held at once.
+pub async fn for_each_page(
+    ec2: &aws_sdk_ec2::Client,
+    route_server_ids: Option<&[String]>,
+    mut on_page: impl FnMut(Vec<PeerSnapshot>),
+) -> Result<(), ListError> {
     let filters = route_server_ids.map(|ids| {
         vec![
             Filter::builder()
@@ -32,12 +44,16 @@ pub async fn list_peers(
         .set_filters(filters)
         .into_paginator()
         .send();
-    let mut peers = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| ListError(Box::new(e)))?;
-        peers.extend(page.route_server_peers().iter().filter_map(snapshot));
+        on_page(
+            page.route_server_peers()
+                .iter()
+                .filter_map(snapshot)
+                .collect(),
+        );
     }
-    Ok(peers)
+    Ok(())
 }
 
 /// Converts EC2's shape; a peer without an id cannot be tracked and is skipped.

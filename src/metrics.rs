@@ -114,6 +114,19 @@ pub struct PeerHealth {
     pub bgp_up: bool,
 }
 
+impl PeerHealth {
+    /// A `PeerState` record as the metrics see it; `None` for a vanished peer (`present`
+    /// false), which the metrics leave out.
+    pub fn of(r: &PeerRecord) -> Option<PeerHealth> {
+        r.present.then(|| PeerHealth {
+            peer_id: r.peer.route_server_peer_id.clone(),
+            route_server_id: r.peer.route_server_id.clone(),
+            health: r.health,
+            bgp_up: r.peer.bgp_status.as_deref() == Some("up"),
+        })
+    }
+}
+
 /// What one cycle's metrics are made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CycleMetrics {
@@ -131,13 +144,13 @@ pub struct CycleMetrics {
     pub peer_metrics: bool,
 }
 
-/// The metrics of a finished cycle: its summary, and the `PeerState` records as they stand
-/// after it. Pass the records of the route servers the run watched (a run narrowed with
-/// `routeServerIds` should pass only theirs); vanished peers (`present` false) are left out
-/// here. An empty `function_name` (a test, a local emulator) becomes `peerwatch`.
+/// The metrics of a finished cycle: its summary, and the present peers as they stand after it
+/// ([`PeerHealth::of`] their `PeerState` records). Pass the peers of the route servers the run
+/// watched (a run narrowed with `routeServerIds` should pass only theirs). An empty
+/// `function_name` (a test, a local emulator) becomes `peerwatch`.
 pub fn from_cycle(
     summary: &Summary,
-    records: &[PeerRecord],
+    peers: &[PeerHealth],
     function_name: &str,
     timestamp_ms: i64,
     peer_metrics: bool,
@@ -153,16 +166,7 @@ pub fn from_cycle(
         duration_ms: summary.duration_ms,
         transitions_recorded: summary.transitions_recorded,
         notifications_sent: summary.notifications_sent + summary.notifications_retried,
-        peers: records
-            .iter()
-            .filter(|r| r.present)
-            .map(|r| PeerHealth {
-                peer_id: r.peer.route_server_peer_id.clone(),
-                route_server_id: r.peer.route_server_id.clone(),
-                health: r.health,
-                bgp_up: r.peer.bgp_status.as_deref() == Some("up"),
-            })
-            .collect(),
+        peers: peers.to_vec(),
         peer_metrics,
     }
 }
@@ -521,8 +525,18 @@ pub(crate) mod tests {
         }
     }
 
+    pub(crate) fn healths(records: &[PeerRecord]) -> Vec<PeerHealth> {
+        records.iter().filter_map(PeerHealth::of).collect()
+    }
+
     fn metrics(peer_metrics: bool) -> CycleMetrics {
-        from_cycle(&summary(), &fleet(), "pw-poller", NOW_MS, peer_metrics)
+        from_cycle(
+            &summary(),
+            &healths(&fleet()),
+            "pw-poller",
+            NOW_MS,
+            peer_metrics,
+        )
     }
 
     #[test]
@@ -688,7 +702,7 @@ pub(crate) mod tests {
                 )
             })
             .collect();
-        let lines = from_cycle(&summary(), &records, "pw-poller", NOW_MS, true).lines();
+        let lines = from_cycle(&summary(), &healths(&records), "pw-poller", NOW_MS, true).lines();
         assert_eq!(lines.len(), 40 + 1 + 2000);
         for line in &lines {
             validate_emf(line).unwrap();
