@@ -96,8 +96,8 @@ bench: venv
 ## cold-start: the deployable zip (cargo lambda build --release) and its binary's start-up time to
 ##   the first Lambda runtime API request, with its memory then (figures printed, not asserted)
 cold-start: venv
-	$(CARGO_LAMBDA) lambda build --release --bin poller --output-format zip
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO_LAMBDA) lambda build --release --bin poller --output-format zip
 	ls -l target/lambda/poller/bootstrap.zip
 	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
 	chmod +x target/lambda/poller/bootstrap
-	$(CARGO) run --release --example cold_start -- target/lambda/poller/bootstrap 20
+	$(CARGO) run --example cold_start -- target/lambda/poller/bootstrap 20

@@ -231,13 +231,63 @@ struct Bench {
     binary: PathBuf,
     /// Only seed the fleet and measure the binary (`--binary-only`): comparing builds.
     binary_only: bool,
+    /// moto behind the RTT relay (`--rtt-ms`, default 10).
+    relay: String,
+    rtt: Duration,
 }
 
 /// The poller's clients, its recorder and its configuration for one fleet.
 struct Target {
     poller: Poller,
+    /// The same tables and topic, with DynamoDB and SNS reached through the RTT relay.
+    remote: Poller,
     recorder: Recorder,
     peer_ids: Vec<String>,
+}
+
+/// A TCP relay in front of moto that holds each request for `rtt` before passing it on: the
+/// round trip to a DynamoDB or SNS endpoint, which moto on loopback does not have, and without
+/// which write concurrency cannot show its effect (moto itself serves one request at a time).
+/// A request is a burst of bytes from the client after a pause; only its first chunk waits.
+async fn rtt_relay(upstream: &str, rtt: Duration) -> Result<String, Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let requests = async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    let mut last = Instant::now() - rtt;
+                    loop {
+                        let n = client_rx.read(&mut buf).await?;
+                        if n == 0 {
+                            break;
+                        }
+                        if last.elapsed() > Duration::from_millis(2) {
+                            tokio::time::sleep(rtt).await;
+                        }
+                        server_tx.write_all(&buf[..n]).await?;
+                        last = Instant::now();
+                    }
+                    server_tx.shutdown().await
+                };
+                let responses = tokio::io::copy(&mut server_rx, &mut client_tx);
+                let _ = tokio::join!(requests, responses);
+            });
+        }
+    });
+    Ok(endpoint)
 }
 
 impl Bench {
@@ -313,6 +363,22 @@ impl Bench {
             Ok(target.poller.run(RunOptions::default()).await?)
         })
         .await
+    }
+
+    /// A cycle with DynamoDB and SNS through the RTT relay (its units are counted by the
+    /// remote poller's store).
+    async fn remote_cycle(&self, target: &Target) -> Result<Run, Error> {
+        let mut run = self
+            .measure(target, || async {
+                Ok(target.remote.run(RunOptions::default()).await?)
+            })
+            .await?;
+        run.capacity = target
+            .remote
+            .store
+            .take_consumed_capacity()
+            .unwrap_or_default();
+        Ok(run)
     }
 
     /// The floor: the describe pages and the consistent state scan, nothing else.
@@ -419,6 +485,13 @@ impl Bench {
             // Defaults (storm threshold 5): what a user runs.
             alerting: Default::default(),
         };
+        let mut remote = Poller::from_clients(
+            client!(aws_sdk_ec2, self.sim.endpoint(), recorder),
+            client!(aws_sdk_dynamodb, &self.relay, recorder),
+            client!(aws_sdk_sns, &self.relay, recorder),
+            config.clone(),
+        );
+        remote.store = remote.store.clone().with_consumed_capacity();
         let mut poller = Poller::from_clients(
             client!(aws_sdk_ec2, self.sim.endpoint(), recorder),
             client!(aws_sdk_dynamodb, moto, recorder),
@@ -429,6 +502,7 @@ impl Bench {
         poller.store.create_tables().await?;
         Ok(Target {
             poller,
+            remote,
             recorder,
             peer_ids,
         })
@@ -680,6 +754,31 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
     target.poller.set_write_concurrency(1);
     let storm1 = bench.cycle(&target).await?;
     target.poller.set_write_concurrency(WRITE_CONCURRENCY);
+    // The same again with a network round trip to DynamoDB and SNS (the relay): 10 % more
+    // down at the default concurrency, back up, another 10 % down at 1.
+    let storm_c: Vec<String> = target
+        .peer_ids
+        .iter()
+        .skip(2)
+        .step_by(10)
+        .cloned()
+        .collect();
+    let storm_d: Vec<String> = target
+        .peer_ids
+        .iter()
+        .skip(3)
+        .step_by(10)
+        .cloned()
+        .collect();
+    bench.patch_bgp(&storm_b, "up")?;
+    bench.cycle(&target).await?;
+    bench.patch_bgp(&storm_c, "down")?;
+    let remote16 = bench.remote_cycle(&target).await?;
+    bench.patch_bgp(&storm_c, "up")?;
+    bench.remote_cycle(&target).await?;
+    bench.patch_bgp(&storm_d, "down")?;
+    target.remote.set_write_concurrency(1);
+    let remote1 = bench.remote_cycle(&target).await?;
 
     println!(
         "  storm: {} peers patched BGP down in {} ms (control API, 4 threads, not timed in the cycle); storm threshold: default 5 (grouped per route server)",
@@ -687,6 +786,9 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
         ms(patched)
     );
     let c16 = format!("storm c={WRITE_CONCURRENCY}");
+    let rtt_ms = bench.rtt.as_millis();
+    let r16 = format!("rtt {rtt_ms} ms c={WRITE_CONCURRENCY}");
+    let r1 = format!("rtt {rtt_ms} ms c=1");
     print_table(
         peers,
         &[
@@ -695,6 +797,8 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
             (c16.as_str(), &storm16),
             ("storm c=1", &storm1),
             ("recovery", &recovery),
+            (r16.as_str(), &remote16),
+            (r1.as_str(), &remote1),
         ],
     );
 
@@ -705,6 +809,12 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
         floor_wall,
         Some((&storm16, &storm1)),
         child,
+    );
+    println!(
+        "    storm writes, {rtt_ms} ms round trip     c={WRITE_CONCURRENCY}: {} ms, c=1: {} ms ({:.2}x)",
+        ms(remote16.wall),
+        ms(remote1.wall),
+        remote1.wall.as_secs_f64() / remote16.wall.as_secs_f64()
     );
     Ok(())
 }
@@ -791,6 +901,7 @@ struct Args {
     all_storms: bool,
     binary: PathBuf,
     binary_only: bool,
+    rtt: Duration,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -798,6 +909,7 @@ fn parse_args() -> Result<Args, Error> {
     let mut all_storms = false;
     let mut binary = sibling_binary("peerwatch");
     let mut binary_only = false;
+    let mut rtt = Duration::from_millis(10);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -805,6 +917,12 @@ fn parse_args() -> Result<Args, Error> {
             "--all-storms" => all_storms = true,
             "--binary" => binary = args.next().ok_or("--binary needs a path")?.into(),
             "--binary-only" => binary_only = true,
+            "--rtt-ms" => {
+                let n = args
+                    .next()
+                    .ok_or("--rtt-ms needs a number of milliseconds")?;
+                rtt = Duration::from_millis(n.parse()?);
+            }
             "--sizes" => {
                 let list = args.next().ok_or("--sizes needs a list, e.g. 100,1000")?;
                 sizes = list
@@ -820,7 +938,7 @@ fn parse_args() -> Result<Args, Error> {
             }
             "-h" | "--help" => {
                 println!(
-                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only]"
+                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only] [--rtt-ms 10]"
                 );
                 std::process::exit(0);
             }
@@ -838,6 +956,7 @@ fn parse_args() -> Result<Args, Error> {
         all_storms,
         binary,
         binary_only,
+        rtt,
     })
 }
 
@@ -848,6 +967,7 @@ async fn main() -> Result<(), Error> {
         all_storms,
         binary,
         binary_only,
+        rtt,
     } = parse_args()?;
     let sim = Emulator::simulator(&simulator_binary(), &["--transition-ms", "0"])?;
     let moto = Emulator::moto(&project_python()).map_err(|e| {
@@ -856,6 +976,8 @@ async fn main() -> Result<(), Error> {
         )
     })?;
     let hwm_resets = reset_hwm();
+    let moto_endpoint = moto.endpoint().to_string();
+    let moto_endpoint = moto_endpoint.as_str();
     let bench = Bench {
         sim,
         moto,
@@ -863,6 +985,8 @@ async fn main() -> Result<(), Error> {
         all_storms,
         binary,
         binary_only,
+        relay: rtt_relay(moto_endpoint, rtt).await?,
+        rtt,
     };
     println!(
         "peerwatch bench: {} CPUs, sizes {sizes:?}; VmHWM reset per phase: {}",
