@@ -76,7 +76,7 @@ sim: build
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 LAMBDA_PORT ?= 9000
 EVENT ?= events/scheduled.json
-.PHONY: lambda-watch lambda-invoke cold-start
+.PHONY: lambda-watch lambda-invoke cold-start profile-matrix
 lambda-watch: venv
 	$(CARGO_LAMBDA) lambda watch -A 127.0.0.1 -P $(LAMBDA_PORT)
 
@@ -101,3 +101,10 @@ cold-start: venv
 	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
 	chmod +x target/lambda/poller/bootstrap
 	$(CARGO) run --example cold_start -- target/lambda/poller/bootstrap 20
+
+## profile-matrix: release profiles compared by measurement (build time, bootstrap and zip size,
+##   cold start, CPU and peak RSS of a 10,000-peer steady cycle); about 13 minutes per profile.
+##   PROFILES="name=OPT:LTO:CODEGEN_UNITS:PANIC ..." (default: default, size and speed)
+PROFILES ?=
+profile-matrix: venv
+	scripts/profile_matrix.sh $(PROFILES)
