@@ -209,6 +209,28 @@ pub async fn reset(State(sim): State<Simulator>) -> Response {
     Json(json!({})).into_response()
 }
 
+/// `GET /_sim/log`: every change logged since `POST /_sim/log`, oldest first.
+pub async fn get_log(State(sim): State<Simulator>) -> Response {
+    // Settle first, so a lifecycle move that is due shows in the log.
+    sim.world().settle(Instant::now());
+    let log = sim.log();
+    Json(json!({ "enabled": log.enabled, "changes": log.entries })).into_response()
+}
+
+/// `POST /_sim/log`: (re)starts the change log from the fleet as it is now.
+pub async fn start_log(State(sim): State<Simulator>) -> Response {
+    let world = sim.world();
+    sim.log().start(&world);
+    drop(world);
+    Json(json!({ "enabled": true })).into_response()
+}
+
+/// `DELETE /_sim/log`: stops logging and forgets the log.
+pub async fn stop_log(State(sim): State<Simulator>) -> Response {
+    sim.log().stop();
+    Json(json!({ "enabled": false })).into_response()
+}
+
 pub async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
