@@ -101,3 +101,11 @@ cold-start: venv
 	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
 	chmod +x target/lambda/poller/bootstrap
 	$(CARGO) run --release --example cold_start -- target/lambda/poller/bootstrap 20
+
+## chaos: the fault campaign (README "Reliability"): per seed a random scenario, real
+##   `peerwatch poll` runs through EC2/DynamoDB/SNS faults, overlaps and SIGKILL, then the
+##   history checker. CHAOS_SEEDS=N seeds from 1 (default 20); CHAOS_SEED=N reproduces one.
+.PHONY: chaos
+chaos: venv
+	$(CARGO) build --bins
+	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) test --test it chaos_campaign -- --ignored --nocapture

@@ -14,7 +14,7 @@ Control API (JSON), beside the proxied traffic:
   POST   /_proxy/faults {"operation": "Publish", "kind": "lost", "count": 1}
          the next `count` requests of that operation (or "*") meet that fault.
   POST   /_proxy/mode   {"stripVersionCondition": true}   the "broken build" (see below).
-  GET    /_proxy/stats  faults injected so far, by kind, and requests seen.
+  GET    /_proxy/stats  faults injected so far, by kind and by operation, and requests seen.
 
 Kinds:
   error      answers 500 InternalServerError / InternalError; nothing applied.
@@ -57,8 +57,14 @@ class Faults:
         self.armed = []  # [operation, kind, remaining]
         self.strip_version = False
         self.injected = {k: 0 for k in KINDS}
+        self.by_operation = {}  # "Operation:kind" -> count
         self.requests = 0
         self.stripped = 0
+
+    def count(self, operation, kind):
+        self.injected[kind] += 1
+        key = f"{operation}:{kind}"
+        self.by_operation[key] = self.by_operation.get(key, 0) + 1
 
     def pick(self, service, operation):
         with self.lock:
@@ -66,13 +72,13 @@ class Faults:
             for a in self.armed:
                 if a[2] > 0 and a[0] in (operation, "*"):
                     a[2] -= 1
-                    self.injected[a[1]] += 1
+                    self.count(operation, a[1])
                     self.armed = [x for x in self.armed if x[2] > 0]
                     return a[1]
             if self.rng is not None and service in self.services:
                 if self.rng.random() < self.rate:
                     kind = self.rng.choice(self.kinds)
-                    self.injected[kind] += 1
+                    self.count(operation, kind)
                     return kind
             return None
 
@@ -147,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_proxy/stats" and method == "GET":
             with FAULTS.lock:
                 return self._json(200, {"injected": FAULTS.injected, "requests": FAULTS.requests,
+                                        "byOperation": FAULTS.by_operation,
                                         "stripped": FAULTS.stripped})
         if path == "/_proxy/chaos" and method == "POST":
             kinds = req.get("kinds", list(KINDS))

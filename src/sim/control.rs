@@ -198,6 +198,23 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
     Json(armed).into_response()
 }
 
+/// `GET /_sim/faults`: what is still armed (a campaign counts what was injected).
+pub async fn list_faults(State(sim): State<Simulator>) -> Response {
+    let armed: Vec<_> = sim
+        .faults()
+        .iter()
+        .map(|f| {
+            json!({
+                "action": f.action,
+                "count": f.remaining,
+                "code": f.error.as_ref().map(|e| e.1.clone()),
+                "status": f.error.as_ref().map(|e| e.0),
+            })
+        })
+        .collect();
+    Json(armed).into_response()
+}
+
 pub async fn clear_faults(State(sim): State<Simulator>) -> Response {
     sim.faults().clear();
     Json(json!({})).into_response()

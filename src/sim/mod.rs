@@ -119,7 +119,9 @@ impl Simulator {
             .route("/_sim/fleet", post(control::create_fleet))
             .route(
                 "/_sim/faults",
-                post(control::add_fault).delete(control::clear_faults),
+                post(control::add_fault)
+                    .get(control::list_faults)
+                    .delete(control::clear_faults),
             )
             .route("/_sim/reset", post(control::reset))
             .route(
