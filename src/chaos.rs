@@ -403,30 +403,33 @@ pub fn check(obs: &Observed) -> Report {
         }
     }
 
-    // Completeness: a value shown for the whole of some completed cycle was seen by it.
+    // Completeness: when a completed cycle ran wholly inside a span of one value, the history
+    // as of that cycle's end (the last version observed by then) says that value. (Not "a
+    // record inside the span": a blip too short for any cycle to see leaves the value as it
+    // was recorded before.)
     for (peer, line) in &lines {
         let records = by_peer.get(peer.as_str()).map_or(&[][..], |r| &r[..]);
         for iv in line.iter().skip(1) {
             let end = iv.end_ms.unwrap_or(i64::MAX);
-            let lasted = obs
+            let within = obs
                 .cycles
                 .iter()
-                .any(|c| c.completed && c.started_ms >= iv.start_ms && c.ended_ms < end);
-            if !lasted {
-                continue;
-            }
-            let recorded = records.iter().any(|r| {
-                r.observed_at_ms >= iv.start_ms
-                    && r.observed_at_ms < end.saturating_add(LISTING_SLACK_MS)
-                    && replayed_values(records, r) == iv.values
-            });
-            if !recorded {
-                v.push(Violation::Missed {
-                    peer: peer.clone(),
-                    values: show(&iv.values),
-                    from_ms: iv.start_ms,
-                    to_ms: iv.end_ms.map_or("now".into(), |e| e.to_string()),
-                });
+                .filter(|c| c.completed && c.started_ms >= iv.start_ms && c.ended_ms < end);
+            for c in within {
+                let last = records
+                    .iter()
+                    .filter(|r| r.observed_at_ms <= c.ended_ms)
+                    .max_by_key(|r| r.version);
+                let known = last.and_then(|r| replayed_values(records, r));
+                if known != iv.values {
+                    v.push(Violation::Missed {
+                        peer: peer.clone(),
+                        values: show(&iv.values),
+                        from_ms: iv.start_ms,
+                        to_ms: iv.end_ms.map_or("now".into(), |e| e.to_string()),
+                    });
+                    break;
+                }
             }
         }
     }
@@ -763,6 +766,23 @@ mod tests {
             .insert(1, change(1700, vals("available", "up", "down")));
         obs.changes
             .insert(2, change(1800, vals("available", "up", "up")));
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+    }
+
+    #[test]
+    fn a_blip_back_to_the_recorded_value_needs_no_record() {
+        let mut obs = good();
+        // BGP down at 2 s, a 5 ms blip of BFD at 2.6 s, cycles at 2.7 s: still "down" as recorded.
+        obs.changes
+            .insert(2, change(2600, vals("available", "down", "down")));
+        obs.changes
+            .insert(3, change(2605, vals("available", "down", "up")));
+        obs.cycles.push(CycleRun {
+            started_ms: 2700,
+            ended_ms: 2800,
+            completed: true,
+        });
         let r = check(&obs);
         assert!(r.violations.is_empty(), "{r}");
     }

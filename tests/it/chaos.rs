@@ -164,8 +164,7 @@ fn spawn_cycle(stack: &Stack, proxy: &str, log: &std::path::Path) -> Run {
             .env("NOTIFY_MIN_SEVERITY", "warning")
             .env("STORM_THRESHOLD", "0")
             .env("FLAP_THRESHOLD", "0")
-            .env("REMIND_EVERY_MINUTES", "0")
-            .env("RUST_LOG", "warn");
+            .env("REMIND_EVERY_MINUTES", "0");
         c
     };
     let mut cmd = tokio::process::Command::from(std_cmd);
@@ -432,7 +431,14 @@ async fn run_seed(seed: u64, plan: Plan) -> Tally {
     tally.notifications = report.notifications_checked as u64;
     tally.duplicates = report.duplicate_deliveries as u64;
     if !report.violations.is_empty() {
-        eprintln!("seed {seed}: {report}\n  cycle logs: {}", log.display());
+        // Everything the checker read, to see what happened.
+        let dump = log_dir.join(format!("seed-{seed}.observed.txt"));
+        let _ = std::fs::write(&dump, format!("{observed:#?}"));
+        eprintln!(
+            "seed {seed}: {report}\n  cycle logs: {}\n  observed: {}",
+            log.display(),
+            dump.display()
+        );
     }
     tally
         .violations
@@ -467,7 +473,7 @@ async fn expire_claims(stack: &Stack) {
     }
 }
 
-async fn state_versions(stack: &Stack) -> BTreeMap<String, i64> {
+pub(crate) async fn state_versions(stack: &Stack) -> BTreeMap<String, i64> {
     let items: Vec<_> = ddb()
         .scan()
         .table_name(&stack.config.peer_state_table)
@@ -487,7 +493,7 @@ async fn state_versions(stack: &Stack) -> BTreeMap<String, i64> {
         .collect()
 }
 
-fn sim_changes(log: &Value) -> Vec<SimChange> {
+pub(crate) fn sim_changes(log: &Value) -> Vec<SimChange> {
     let values = |v: &Value| -> Option<Values> {
         v.is_object().then(|| Values {
             state: v["state"].as_str().unwrap_or_default().to_string(),
@@ -518,7 +524,7 @@ fn sim_changes(log: &Value) -> Vec<SimChange> {
         .collect()
 }
 
-fn record_of(item: &std::collections::HashMap<String, AttributeValue>) -> Record {
+pub(crate) fn record_of(item: &std::collections::HashMap<String, AttributeValue>) -> Record {
     let opt = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let changes = ["State", "BgpStatus", "BfdStatus"]
         .iter()
@@ -550,7 +556,7 @@ fn record_of(item: &std::collections::HashMap<String, AttributeValue>) -> Record
 }
 
 /// The `(routeServerPeerId, version)` of one SQS message (SNS envelope, event JSON inside).
-fn delivery_of(envelope: &Value) -> Option<Delivery> {
+pub(crate) fn delivery_of(envelope: &Value) -> Option<Delivery> {
     let event: Value = serde_json::from_str(envelope["Message"].as_str()?).ok()?;
     Some(Delivery {
         peer_id: event["routeServerPeerId"].as_str()?.to_string(),
