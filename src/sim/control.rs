@@ -144,6 +144,8 @@ struct FaultBody {
     code: Option<String>,
     status: Option<u16>,
     delay_ms: Option<u64>,
+    #[serde(default)]
+    empty_page: bool,
 }
 
 pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
@@ -175,10 +177,10 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         }
         (None, None) => None,
     };
-    if error_part.is_none() && f.delay_ms.is_none() {
+    if error_part.is_none() && f.delay_ms.is_none() && !f.empty_page {
         return error(
             StatusCode::BAD_REQUEST,
-            "a fault needs code and status, or delayMs, or both",
+            "a fault needs code and status, delayMs, or emptyPage",
         );
     }
     let fault = Fault {
@@ -186,6 +188,7 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         remaining: f.count,
         error: error_part,
         delay: f.delay_ms.map(Duration::from_millis),
+        empty_page: f.empty_page,
     };
     let armed = json!({
         "action": fault.action,
@@ -193,6 +196,7 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         "code": fault.error.as_ref().map(|e| e.1.clone()),
         "status": fault.error.as_ref().map(|e| e.0),
         "delayMs": f.delay_ms,
+        "emptyPage": f.empty_page,
     });
     sim.faults().push(fault);
     Json(armed).into_response()
@@ -223,6 +227,7 @@ pub async fn clear_faults(State(sim): State<Simulator>) -> Response {
 pub async fn reset(State(sim): State<Simulator>) -> Response {
     sim.world().reset();
     sim.faults().clear();
+    sim.log().stop();
     Json(json!({})).into_response()
 }
 

@@ -36,6 +36,9 @@ pub struct Fault {
     pub remaining: u32,
     pub error: Option<(u16, String)>,
     pub delay: Option<Duration>,
+    /// Answer a describe with an empty page whose `nextToken` resumes where the caller was,
+    /// as EC2 may (valid, if odd: a paginator must keep going).
+    pub empty_page: bool,
 }
 
 /// The simulator's shared state, cheap to clone into handlers.
@@ -182,6 +185,24 @@ async fn ec2_query(
         if let Some((status, code)) = fault.error {
             let err = Ec2Error::new(status, code, format!("Injected fault for {action}"));
             return ec2_error(&err, &request_id);
+        }
+        let set = match action.as_str() {
+            "DescribeRouteServerPeers" => Some("routeServerPeerSet"),
+            "DescribeRouteServers" => Some("routeServerSet"),
+            "DescribeRouteServerEndpoints" => Some("routeServerEndpointSet"),
+            _ => None,
+        };
+        if let (true, Some(set)) = (fault.empty_page, set) {
+            let n = sim.inner.requests.load(Ordering::Relaxed);
+            let token = state::empty_page_token(params.get("NextToken"), n);
+            let mut xml = xml::Xml::response(&action, &request_id);
+            xml.open(set).close(set).el("nextToken", token);
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
+                xml.finish(&action),
+            )
+                .into_response();
         }
     }
     let result = query::handle(&mut sim.world(), &params, &request_id);
