@@ -5,6 +5,7 @@ mod alert_rules;
 mod chaos;
 mod cli;
 mod flapping_reminders;
+mod fuzz;
 mod handler;
 mod helpers;
 mod infra;
