@@ -12,7 +12,8 @@ Control API (JSON), beside the proxied traffic:
          kind drawn from `kinds` by a generator seeded with `seed` (same seed, same draws).
   DELETE /_proxy/chaos  no more random faults.
   POST   /_proxy/faults {"operation": "Publish", "kind": "lost", "count": 1}
-         the next `count` requests of that operation (or "*") meet that fault.
+         the next `count` requests of that operation (or "*") meet that fault (a "delay"
+         may say how long: "delayMs": 1500).
   POST   /_proxy/mode   {"stripVersionCondition": true}   the "broken build" (see below).
   GET    /_proxy/stats  faults injected so far, by kind and by operation, and requests seen.
 
@@ -54,7 +55,7 @@ class Faults:
         self.rate = 0.0
         self.kinds = list(KINDS)
         self.services = ["dynamodb", "sns"]
-        self.armed = []  # [operation, kind, remaining]
+        self.armed = []  # [operation, kind, remaining, delay seconds or None]
         self.strip_version = False
         self.injected = {k: 0 for k in KINDS}
         self.by_operation = {}  # "Operation:kind" -> count
@@ -74,13 +75,13 @@ class Faults:
                     a[2] -= 1
                     self.count(operation, a[1])
                     self.armed = [x for x in self.armed if x[2] > 0]
-                    return a[1]
+                    return a[1], a[3]
             if self.rng is not None and service in self.services:
                 if self.rng.random() < self.rate:
                     kind = self.rng.choice(self.kinds)
                     self.count(operation, kind)
-                    return kind
-            return None
+                    return kind, None
+            return None, None
 
 
 FAULTS = Faults()
@@ -175,8 +176,10 @@ class Handler(BaseHTTPRequestHandler):
             kind, count = req.get("kind"), int(req.get("count", 1))
             if kind not in KINDS or count < 1:
                 return self._json(400, {"error": f"kind must be one of {list(KINDS)}, count >= 1"})
+            delay = req.get("delayMs")
             with FAULTS.lock:
-                FAULTS.armed.append([req.get("operation", "*"), kind, count])
+                FAULTS.armed.append([req.get("operation", "*"), kind, count,
+                                     None if delay is None else float(delay) / 1000])
             return self._json(200, {"armed": True})
         if path == "/_proxy/mode" and method == "POST":
             with FAULTS.lock:
@@ -218,7 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_proxy/"):
             return self._control(method, body)
         service, operation = classify(self.headers, body)
-        kind = FAULTS.pick(service, operation) if service != "other" else None
+        kind, delay = FAULTS.pick(service, operation) if service != "other" else (None, None)
         if FAULTS.strip_version and operation == "TransactWriteItems":
             body = strip_version_condition(body)
         if kind in ("error", "throttle"):
@@ -227,7 +230,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(HOLD_SECS)
             return self._drop()
         if kind == "delay":
-            time.sleep(0.5 + 1.5 * random.random())
+            time.sleep(delay if delay is not None else 0.5 + 1.5 * random.random())
         status, data, ctype, extra = self._forward(method, body)
         if kind == "lost":
             return self._drop()

@@ -229,6 +229,7 @@ async fn fuzz_describe_content_through_cycles() {
                 .collect(),
             cycles,
             ambiguous_events: 0,
+            excuse_stale_overlap: false,
         };
         let report = chaos::check(&observed);
         assert!(report.violations.is_empty(), "FUZZ_SEED={seed}: {report}");
