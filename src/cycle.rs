@@ -189,13 +189,18 @@ impl Poller {
             summary.grouped_notifications += retried.grouped;
         }
 
-        let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
-        let observed_at = (self.clock)();
+        // The known states are read before the listing, never after nor beside it: a write is
+        // conditioned on the Version read, so it can only succeed if nothing was recorded since;
+        // and everything recorded before was listed before, so this listing is newer. Read
+        // after, a slow run could compare its older listing with a newer state and record the
+        // change backwards (found by the fault campaign, CHAOS_SEED=11).
         let (known, mutes) = self
             .store
             .load_states_and_mutes()
             .await
             .map_err(CycleError::LoadStates)?;
+        let listed = list_peers(&self.ec2, rules.route_server_ids.as_deref()).await?;
+        let observed_at = (self.clock)();
         // Stored mutes (`peerwatch mute`); `Rules::muted` checks each one's end at `observed_at`.
         let mut rules = rules;
         rules.mutes = mutes.into_iter().map(|m| m.mute).collect();

@@ -687,3 +687,57 @@ async fn chaos_broken_build_is_caught() {
         total.table("")
     );
 }
+
+/// Found by CHAOS_SEED=11 (and 14): a run that listed a peer, then read the last known states
+/// after an overlapping run had recorded a newer change, compared its older listing with that
+/// newer state and recorded the change backwards (BFD "up -> down" after "down -> up", when
+/// the peer never went down again): a false record, and for BGP a false critical alert. Here
+/// run A's state read is held 1.5 s by the proxy while the peer recovers and run B records it.
+#[tokio::test(flavor = "multi_thread")]
+async fn chaos_seed_11_an_older_listing_is_never_recorded_after_a_newer_change() {
+    let stack = Stack::new().await;
+    let proxy = Emulator::fault_proxy(&project_python(), moto().endpoint())
+        .unwrap_or_else(|e| panic!("starting the fault proxy: {e}"));
+    let px = proxy.endpoint();
+    let [id]: [String; 1] = stack.sim.fleet(1, 1).try_into().expect("one peer");
+    stack.cycle().await;
+    stack.sim.set_peer(&id, json!({"bgpStatus": "down"}));
+    stack.cycle().await;
+    // A: its Scan of PeerState is held; meanwhile BGP comes back and B records it.
+    ok(
+        px,
+        "POST",
+        "/_proxy/faults",
+        Some(json!({"operation": "Scan", "kind": "delay", "delayMs": 1500, "count": 1})),
+    );
+    let log = std::env::temp_dir().join("peerwatch-chaos-seed-11.log");
+    let mut a = spawn_cycle(&stack, px, &log);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stack.sim.set_peer(&id, json!({"bgpStatus": "up"}));
+    let b = stack.cycle().await;
+    assert_eq!(b.transitions_recorded, 1, "{b:?}");
+    let status = a.child.wait().await.expect("wait for run A");
+    assert!(status.success(), "see {}", log.display());
+    let history: Vec<(i64, String, String)> = stack
+        .history()
+        .await
+        .iter()
+        .map(record_of)
+        .map(|r| {
+            let bgp = r.changes.iter().find(|c| c.0 == "BgpStatus");
+            let to = bgp.and_then(|c| c.2.clone()).unwrap_or_default();
+            (r.version, r.kind, to)
+        })
+        .collect();
+    let mut history = history;
+    history.sort();
+    assert_eq!(
+        history,
+        [
+            (1, "discovered".to_string(), "up".to_string()),
+            (2, "changed".into(), "down".into()),
+            (3, "changed".into(), "up".into()),
+        ],
+        "BGP went down once and came back once"
+    );
+}
