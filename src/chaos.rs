@@ -85,8 +85,9 @@ pub struct Observed {
     pub excuse_stale_overlap: bool,
 }
 
-/// How long a listing may take before its cycle stamps `ObservedAt`: a record's values must
-/// have been listed within this long before it.
+/// How far a listing may be from its cycle's `ObservedAt` (stamped just before or just after
+/// the listing, as the cycle is written): a record's values must have been shown within this
+/// long of it.
 pub const LISTING_SLACK_MS: i64 = 30_000;
 
 /// One broken guarantee.
@@ -224,7 +225,7 @@ pub fn timelines(changes: &[SimChange]) -> BTreeMap<String, Vec<Interval>> {
 ///
 /// - history: per peer, `Version` runs 1, 2, 3, ... (one per transition, no two alike), the
 ///   PeerState `Version` is the last; each record's `from` is what the one before left, and its
-///   values were really listed, in this order, within [`LISTING_SLACK_MS`] before `ObservedAt`;
+///   values were really listed, in this order, within [`LISTING_SLACK_MS`] of `ObservedAt`;
 ///   every value that lasted across a completed cycle (exit 0) is recorded.
 /// - notifications: a record is owed one exactly when the rules say so; each owed one is
 ///   delivered at least once; nothing else is delivered; nothing is left pending.
@@ -339,11 +340,11 @@ pub fn check(obs: &Observed) -> Report {
                     continue;
                 }
             }
-            // Really listed, after what the previous record matched, shortly before ObservedAt.
+            // Really listed, after what the previous record matched, near ObservedAt.
             let found = line.iter().enumerate().position(|(i, iv)| {
                 position.is_none_or(|p| i > p)
                     && iv.values == current
-                    && iv.start_ms <= r.observed_at_ms
+                    && iv.start_ms <= r.observed_at_ms + LISTING_SLACK_MS
                     && iv
                         .end_ms
                         .is_none_or(|end| end > r.observed_at_ms - LISTING_SLACK_MS)
