@@ -653,6 +653,10 @@ async fn chaos_campaign() {
             ((1..=n).collect(), format!("CHAOS_SEEDS={n} make chaos"))
         }
     };
+    let command = match env("CHAOS_STRICT") {
+        Some(1) => format!("CHAOS_STRICT=1 {command}"),
+        _ => command,
+    };
     let total = campaign(
         &seeds,
         Plan {
