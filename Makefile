@@ -108,3 +108,11 @@ cold-start: venv
 PROFILES ?=
 profile-matrix: venv
 	scripts/profile_matrix.sh $(PROFILES)
+
+## chaos: the fault campaign (README "Reliability"): per seed a random scenario, real
+##   `peerwatch poll` runs through EC2/DynamoDB/SNS faults, overlaps and SIGKILL, then the
+##   history checker. CHAOS_SEEDS=N seeds from 1 (default 20); CHAOS_SEED=N reproduces one.
+.PHONY: chaos
+chaos: venv
+	$(CARGO) build --bins
+	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) test --test it chaos_campaign -- --ignored --nocapture

@@ -190,8 +190,11 @@ impl Poller {
             summary.grouped_notifications += retried.grouped;
         }
 
-        // The state before the listing: a run that records a change in between then loses
-        // the `Version` race instead of this run recording the listing's older view back.
+        // The known states are read before the listing, never after nor beside it: a write is
+        // conditioned on the Version read, so it can only succeed if nothing was recorded since;
+        // and everything recorded before was listed before, so this listing is newer. Read
+        // after, a slow run could compare its older listing with a newer state and record the
+        // change backwards (found by the fault campaign, CHAOS_SEED=11).
         let (known, mutes) = self
             .store
             .load_states_and_mutes()

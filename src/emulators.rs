@@ -76,6 +76,15 @@ impl Emulator {
         start("moto", cmd, Duration::from_secs(90))
     }
 
+    /// Starts `scripts/fault_proxy.py` (stdlib only) in front of `upstream` (moto): the fault
+    /// campaign's DynamoDB and SNS errors, timeouts and lost responses.
+    pub fn fault_proxy(python: &Path, upstream: &str) -> Result<Emulator, EmulatorError> {
+        let mut cmd = Command::new(python);
+        cmd.arg(project_root().join("scripts/fault_proxy.py"))
+            .args(["--upstream", upstream, "--until-stdin-closes"]);
+        start("fault proxy", cmd, Duration::from_secs(30))
+    }
+
     /// Starts any command the way the emulators are started (it dies with this process), for
     /// programs that do not announce an address: a Lambda runtime emulator on a port the caller
     /// chose, or the Lambda function itself. Stdout and stderr go to log files.

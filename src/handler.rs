@@ -61,14 +61,16 @@ pub fn options_from_payload(payload: &Value) -> Result<RunOptions, HandlerError>
                 .map(|v| match v.as_str() {
                     Some(id) if id.starts_with("rs-") => Ok(id.to_string()),
                     _ => Err(HandlerError::InvalidPayload(format!(
-                        "routeServerIds must hold route server ids (rs-...), got {v}"
+                        "routeServerIds must hold route server ids (rs-...), got {}",
+                        shown(v)
                     ))),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Some(other) => {
             return Err(HandlerError::InvalidPayload(format!(
-                "routeServerIds must be a non-empty array of route server ids, got {other}"
+                "routeServerIds must be a non-empty array of route server ids, got {}",
+                shown(other)
             )));
         }
     };
@@ -77,6 +79,21 @@ pub fn options_from_payload(payload: &Value) -> Result<RunOptions, HandlerError>
         route_server_ids,
         deadline: None,
     })
+}
+
+/// The offending value for an error message, cut short: a payload can be megabytes, and the
+/// error must still be one readable line.
+fn shown(v: &Value) -> String {
+    const MAX: usize = 80;
+    let text = v.to_string();
+    if text.len() <= MAX {
+        return text;
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({}, {} bytes)", &text[..end], kind(v), text.len())
 }
 
 fn kind(v: &Value) -> &'static str {

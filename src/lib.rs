@@ -5,6 +5,7 @@
 //! are its AWS edges; `cycle` ties them into one poll cycle.
 
 pub mod capacity;
+pub mod chaos;
 pub mod cli;
 pub mod config;
 pub mod cycle;

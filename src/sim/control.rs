@@ -144,6 +144,8 @@ struct FaultBody {
     code: Option<String>,
     status: Option<u16>,
     delay_ms: Option<u64>,
+    #[serde(default)]
+    empty_page: bool,
 }
 
 pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
@@ -175,10 +177,10 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         }
         (None, None) => None,
     };
-    if error_part.is_none() && f.delay_ms.is_none() {
+    if error_part.is_none() && f.delay_ms.is_none() && !f.empty_page {
         return error(
             StatusCode::BAD_REQUEST,
-            "a fault needs code and status, or delayMs, or both",
+            "a fault needs code and status, delayMs, or emptyPage",
         );
     }
     let fault = Fault {
@@ -186,6 +188,7 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         remaining: f.count,
         error: error_part,
         delay: f.delay_ms.map(Duration::from_millis),
+        empty_page: f.empty_page,
     };
     let armed = json!({
         "action": fault.action,
@@ -193,8 +196,26 @@ pub async fn add_fault(State(sim): State<Simulator>, bytes: Bytes) -> Response {
         "code": fault.error.as_ref().map(|e| e.1.clone()),
         "status": fault.error.as_ref().map(|e| e.0),
         "delayMs": f.delay_ms,
+        "emptyPage": f.empty_page,
     });
     sim.faults().push(fault);
+    Json(armed).into_response()
+}
+
+/// `GET /_sim/faults`: what is still armed (a campaign counts what was injected).
+pub async fn list_faults(State(sim): State<Simulator>) -> Response {
+    let armed: Vec<_> = sim
+        .faults()
+        .iter()
+        .map(|f| {
+            json!({
+                "action": f.action,
+                "count": f.remaining,
+                "code": f.error.as_ref().map(|e| e.1.clone()),
+                "status": f.error.as_ref().map(|e| e.0),
+            })
+        })
+        .collect();
     Json(armed).into_response()
 }
 
@@ -206,7 +227,30 @@ pub async fn clear_faults(State(sim): State<Simulator>) -> Response {
 pub async fn reset(State(sim): State<Simulator>) -> Response {
     sim.world().reset();
     sim.faults().clear();
+    sim.log().stop();
     Json(json!({})).into_response()
+}
+
+/// `GET /_sim/log`: every change logged since `POST /_sim/log`, oldest first.
+pub async fn get_log(State(sim): State<Simulator>) -> Response {
+    // Settle first, so a lifecycle move that is due shows in the log.
+    sim.world().settle(Instant::now());
+    let log = sim.log();
+    Json(json!({ "enabled": log.enabled, "changes": log.entries })).into_response()
+}
+
+/// `POST /_sim/log`: (re)starts the change log from the fleet as it is now.
+pub async fn start_log(State(sim): State<Simulator>) -> Response {
+    let world = sim.world();
+    sim.log().start(&world);
+    drop(world);
+    Json(json!({ "enabled": true })).into_response()
+}
+
+/// `DELETE /_sim/log`: stops logging and forgets the log.
+pub async fn stop_log(State(sim): State<Simulator>) -> Response {
+    sim.log().stop();
+    Json(json!({ "enabled": false })).into_response()
 }
 
 pub async fn not_found() -> Response {

@@ -4,6 +4,7 @@
 //! unchanged) and a JSON control API under `/_sim/` for tests and demos to steer peers,
 //! build fleets and inject faults.
 
+pub mod changelog;
 mod control;
 pub mod error;
 pub mod query;
@@ -35,6 +36,9 @@ pub struct Fault {
     pub remaining: u32,
     pub error: Option<(u16, String)>,
     pub delay: Option<Duration>,
+    /// Answer a describe with an empty page whose `nextToken` resumes where the caller was,
+    /// as EC2 may (valid, if odd: a paginator must keep going).
+    pub empty_page: bool,
 }
 
 /// The simulator's shared state, cheap to clone into handlers.
@@ -45,6 +49,7 @@ pub struct Simulator {
 
 struct Inner {
     world: Mutex<World>,
+    log: Mutex<changelog::ChangeLog>,
     faults: Mutex<Vec<Fault>>,
     requests: AtomicU64,
 }
@@ -54,16 +59,30 @@ impl Simulator {
         Simulator {
             inner: Arc::new(Inner {
                 world: Mutex::new(World::new(timing)),
+                log: Mutex::new(changelog::ChangeLog::default()),
                 faults: Mutex::new(Vec::new()),
                 requests: AtomicU64::new(0),
             }),
         }
     }
 
-    fn world(&self) -> MutexGuard<'_, World> {
+    /// The world, locked; the change log sees whatever the holder changed when it lets go.
+    fn world(&self) -> WorldGuard<'_> {
         // A panic while holding the lock must not take the whole simulator down with it.
-        self.inner
+        let world = self
+            .inner
             .world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        WorldGuard {
+            world,
+            log: &self.inner.log,
+        }
+    }
+
+    fn log(&self) -> MutexGuard<'_, changelog::ChangeLog> {
+        self.inner
+            .log
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -103,11 +122,48 @@ impl Simulator {
             .route("/_sim/fleet", post(control::create_fleet))
             .route(
                 "/_sim/faults",
-                post(control::add_fault).delete(control::clear_faults),
+                post(control::add_fault)
+                    .get(control::list_faults)
+                    .delete(control::clear_faults),
             )
             .route("/_sim/reset", post(control::reset))
+            .route(
+                "/_sim/log",
+                get(control::get_log)
+                    .post(control::start_log)
+                    .delete(control::stop_log),
+            )
             .fallback(control::not_found)
             .with_state(self.clone())
+    }
+}
+
+/// The locked world. Every change to peers goes through one of these, so logging on release
+/// catches them all, the lifecycle's own moves (settled by the holder) included.
+struct WorldGuard<'a> {
+    world: MutexGuard<'a, World>,
+    log: &'a Mutex<changelog::ChangeLog>,
+}
+
+impl std::ops::Deref for WorldGuard<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl std::ops::DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+}
+
+impl Drop for WorldGuard<'_> {
+    fn drop(&mut self) {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .observe(&self.world);
     }
 }
 
@@ -129,6 +185,24 @@ async fn ec2_query(
         if let Some((status, code)) = fault.error {
             let err = Ec2Error::new(status, code, format!("Injected fault for {action}"));
             return ec2_error(&err, &request_id);
+        }
+        let set = match action.as_str() {
+            "DescribeRouteServerPeers" => Some("routeServerPeerSet"),
+            "DescribeRouteServers" => Some("routeServerSet"),
+            "DescribeRouteServerEndpoints" => Some("routeServerEndpointSet"),
+            _ => None,
+        };
+        if let (true, Some(set)) = (fault.empty_page, set) {
+            let n = sim.inner.requests.load(Ordering::Relaxed);
+            let token = state::empty_page_token(params.get("NextToken"), n);
+            let mut xml = xml::Xml::response(&action, &request_id);
+            xml.open(set).close(set).el("nextToken", token);
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
+                xml.finish(&action),
+            )
+                .into_response();
         }
     }
     let result = query::handle(&mut sim.world(), &params, &request_id);

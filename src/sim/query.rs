@@ -454,12 +454,8 @@ fn write_peer(xml: &mut Xml, tag: &str, p: &Peer) {
         .el("peerAsn", p.peer_asn)
         .el("peerLivenessDetection", &p.liveness)
         .close("bgpOptions")
-        .open("bgpStatus")
-        .el("status", &p.bgp_status)
-        .close("bgpStatus")
-        .open("bfdStatus")
-        .el("status", &p.bfd_status)
-        .close("bfdStatus")
+        .opt_status("bgpStatus", &p.bgp_status)
+        .opt_status("bfdStatus", &p.bfd_status)
         .tag_set(&p.tags)
         .close(tag);
 }

@@ -858,10 +858,23 @@ fn encode_token(seq: u64) -> String {
 }
 
 fn decode_token(token: &str) -> Result<u64, Ec2Error> {
+    // An empty page's token carries a `.n` suffix (see `empty_page_token`); it resumes at the
+    // same place.
+    let token = token.split_once('.').map_or(token, |(t, _)| t);
     token
         .strip_prefix(TOKEN_PREFIX)
         .and_then(|hex| u64::from_str_radix(hex, 16).ok())
         .ok_or_else(|| Ec2Error::client("InvalidNextToken", "The specified token is invalid."))
+}
+
+/// The `nextToken` of an empty page served where `token` (or the start) was: it resumes at the
+/// same place, yet differs from the token the caller sent, as an SDK paginator stops when a
+/// token comes back unchanged.
+pub fn empty_page_token(token: Option<&str>, n: u64) -> String {
+    let base = token
+        .map(|t| t.split_once('.').map_or(t, |(b, _)| b).to_string())
+        .unwrap_or_else(|| encode_token(0));
+    format!("{base}.{n}")
 }
 
 #[cfg(test)]

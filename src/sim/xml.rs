@@ -58,6 +58,15 @@ impl Xml {
         self
     }
 
+    /// `<{tag}><status>..</status></{tag}>`, or nothing for an empty status: how the control
+    /// API makes EC2 omit an optional status (as it does for a peer it has not reached yet).
+    pub fn opt_status(&mut self, tag: &str, status: &str) -> &mut Self {
+        if !status.is_empty() {
+            self.open(tag).el("status", status).close(tag);
+        }
+        self
+    }
+
     pub fn tag_set(&mut self, tags: &[(String, String)]) -> &mut Self {
         self.open("tagSet");
         for (k, v) in tags {

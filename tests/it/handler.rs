@@ -1,7 +1,7 @@
 //! The Lambda handler called as the runtime calls it, with `LambdaEvent::new`.
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use peerwatch::handler::{HandlerError, handle};
+use peerwatch::handler::{HandlerError, handle, options_from_payload};
 use serde_json::{Value, json};
 
 use crate::helpers::Stack;
@@ -60,4 +60,21 @@ async fn malformed_payloads_are_rejected_before_any_aws_call() {
         "no AWS call: {:?}",
         stack.recorder.operations()
     );
+}
+
+/// Found by FUZZ_SEED=0 (case 22): the error echoed a 117 KB payload whole. Now it names the
+/// option and shows the start of the value, with its size.
+#[test]
+fn fuzz_seed_0_huge_route_server_ids_error_is_short() {
+    for payload in [
+        json!({"routeServerIds": {"x": "y".repeat(200_000)}}),
+        json!({"routeServerIds": ["rs-1", "z".repeat(200_000)]}),
+        json!({"routeServerIds": ["rs-1", "\u{1F525}".repeat(50_000)]}),
+    ] {
+        let Err(HandlerError::InvalidPayload(msg)) = options_from_payload(&payload) else {
+            panic!("accepted a malformed routeServerIds");
+        };
+        assert!(msg.contains("routeServerIds") && msg.len() < 250, "{msg}");
+        assert!(msg.contains("bytes)"), "says how big it was: {msg}");
+    }
 }

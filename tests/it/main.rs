@@ -2,8 +2,10 @@
 //! started once per binary (moto) or once per test (the simulator).
 
 mod alert_rules;
+mod chaos;
 mod cli;
 mod flapping_reminders;
+mod fuzz;
 mod handler;
 mod helpers;
 mod infra;

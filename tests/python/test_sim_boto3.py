@@ -665,6 +665,40 @@ def test_delay_and_error_together(once_ec2, sim):
     assert took >= 0.3
 
 
+def test_empty_pages_keep_a_paginator_going(ec2, sim):
+    """EC2 may answer a page with no items and a nextToken; botocore's paginator goes on."""
+    ids = sim.fleet(1, 3)
+    sim.fault("DescribeRouteServerPeers", 2, emptyPage=True)
+    pages = list(ec2.get_paginator("describe_route_server_peers").paginate())
+    assert [len(p["RouteServerPeers"]) for p in pages] == [0, 0, 3]
+    assert pages[0]["NextToken"] != pages[1]["NextToken"], "a token never comes back unchanged"
+    assert peer_ids(pages[2]["RouteServerPeers"]) == ids
+
+
+def test_empty_statuses_are_omitted_from_the_wire(ec2, sim):
+    """bgpStatus/bfdStatus are optional in EC2's model: an empty one is left out, as EC2 does."""
+    [peer_id] = sim.fleet(1, 1)
+    sim.patch_peer(peer_id, bgpStatus="", bfdStatus="")
+    peer = describe_peer(ec2, peer_id)
+    assert "BgpStatus" not in peer and "BfdStatus" not in peer
+    assert peer["State"] == "available"
+
+
+def test_change_log_records_every_peer_change(ec2, sim):
+    sim.ok("POST", "/_sim/log")
+    [a, b] = sim.fleet(1, 2)
+    sim.patch_peer(a, bgpStatus="down")
+    sim.vanish(b)
+    changes = sim.ok("GET", "/_sim/log")["changes"]
+    assert [c["kind"] for c in changes] == ["created", "created", "changed", "removed"]
+    assert {c["routeServerPeerId"] for c in changes[:2]} == {a, b}
+    assert (changes[2]["routeServerPeerId"], changes[3]["routeServerPeerId"]) == (a, b)
+    change = changes[2]
+    assert (change["from"]["bgpStatus"], change["to"]["bgpStatus"]) == ("up", "down")
+    assert [c["seq"] for c in changes] == [1, 2, 3, 4]
+    assert all(isinstance(c["atMs"], int) for c in changes)
+
+
 def test_retries_ride_over_a_read_timeout(make_ec2, sim):
     ec2 = make_ec2(read_timeout=1)
     sim.fleet(1, 1)
