@@ -31,7 +31,7 @@ use futures::StreamExt;
 use peerwatch::capacity::CapacityReport;
 use peerwatch::config::Config;
 use peerwatch::cycle::{Poller, RunOptions, Summary, WRITE_CONCURRENCY};
-use peerwatch::emulators::{Emulator, project_python, unique_name};
+use peerwatch::emulators::{Emulator, project_python, same_build_binary, unique_name};
 use peerwatch::model::{Severity, Timestamp};
 use peerwatch::recorder::Recorder;
 use peerwatch::store::record_to_item;
@@ -44,19 +44,6 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 const DISCOVER_THROUGH_POLLER_MAX: usize = 1_000;
 const STEADY_RUNS: usize = 3;
 const ROUTE_SERVERS: usize = 10;
-
-fn simulator_binary() -> PathBuf {
-    // target/<profile>/examples/bench -> target/<profile>/route-server-sim
-    let exe = std::env::current_exe().expect("own path");
-    exe.parent()
-        .and_then(|examples| examples.parent())
-        .map(|dir| dir.join("route-server-sim"))
-        .expect("the example lives in target/<profile>/examples")
-}
-
-fn sibling_binary(name: &str) -> PathBuf {
-    simulator_binary().with_file_name(name)
-}
 
 /// One steady cycle by the real binary, as a user runs it: `peerwatch poll --output json` with
 /// the environment a user would set. Answers its wall time (spawn to exit), its CPU time (user
@@ -907,7 +894,7 @@ struct Args {
 fn parse_args() -> Result<Args, Error> {
     let mut sizes = vec![100, 1_000, 10_000];
     let mut all_storms = false;
-    let mut binary = sibling_binary("peerwatch");
+    let mut binary = same_build_binary("peerwatch")?;
     let mut binary_only = false;
     let mut rtt = Duration::from_millis(10);
     let mut args = std::env::args().skip(1);
@@ -969,7 +956,10 @@ async fn main() -> Result<(), Error> {
         binary_only,
         rtt,
     } = parse_args()?;
-    let sim = Emulator::simulator(&simulator_binary(), &["--transition-ms", "0"])?;
+    let sim = Emulator::simulator(
+        &same_build_binary("route-server-sim")?,
+        &["--transition-ms", "0"],
+    )?;
     let moto = Emulator::moto(&project_python()).map_err(|e| {
         format!(
             "{e}\n  moto comes from the project venv: run `make venv` (or set PEERWATCH_PYTHON)"

@@ -218,7 +218,7 @@ fn simulator_binary() -> Result<PathBuf> {
 
 /// `target/debug/examples/demo` -> `target/debug/NAME`: a binary of the same build.
 fn sibling_binary(name: &str) -> Result<PathBuf> {
-    let path = profile_dir()?.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let path = peerwatch::emulators::same_build_binary(name)?;
     if !path.is_file() {
         return Err(format!(
             "no {name} at {}: build it first with `cargo build --bins --examples` (or run `make demo`)",
@@ -227,16 +227,6 @@ fn sibling_binary(name: &str) -> Result<PathBuf> {
         .into());
     }
     Ok(path)
-}
-
-/// `target/debug` for `target/debug/examples/demo`.
-fn profile_dir() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    Ok(exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .ok_or("cannot tell the target directory from this executable's path")?
-        .to_path_buf())
 }
 
 // ---------------------------------------------------------------------------------------

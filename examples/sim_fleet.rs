@@ -2,21 +2,11 @@
 //! then describe them all through `aws-sdk-ec2`, and print how long each took.
 //! Figures only, nothing asserted. `cargo run --release --example sim_fleet [PEERS]`.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;
-use peerwatch::emulators::Emulator;
-
-fn simulator_binary() -> PathBuf {
-    // target/<profile>/examples/sim_fleet -> target/<profile>/route-server-sim
-    let exe = std::env::current_exe().expect("own path");
-    exe.parent()
-        .and_then(|examples| examples.parent())
-        .map(|dir| dir.join("route-server-sim"))
-        .expect("the example lives in target/<profile>/examples")
-}
+use peerwatch::emulators::{Emulator, same_build_binary};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +16,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(10_000);
     let route_servers = 10.min(peers.max(1));
-    let sim = Emulator::simulator(&simulator_binary(), &["--transition-ms", "0"])?;
+    let sim = Emulator::simulator(
+        &same_build_binary("route-server-sim")?,
+        &["--transition-ms", "0"],
+    )?;
 
     let started = Instant::now();
     let body = serde_json::json!({"routeServers": route_servers, "peersPerRouteServer": peers / route_servers, "seed": 1});

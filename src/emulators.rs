@@ -156,6 +156,22 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `target/<profile>/NAME` for an example running as `target/<profile>/examples/...`: a
+/// binary of the same build (not checked to exist).
+pub fn same_build_binary(name: &str) -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "cannot tell the target directory from {}",
+                exe.display()
+            ))
+        })?;
+    Ok(profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+}
+
 /// The Python with moto installed: `PEERWATCH_PYTHON`, else the project venv's.
 pub fn project_python() -> PathBuf {
     std::env::var_os("PEERWATCH_PYTHON")
