@@ -26,24 +26,25 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 export SAM_CLI_TELEMETRY := 0
 
-## build: the three binaries (debug)
+## build: every binary of the workspace (debug): poller, peerwatch, route-server-sim and the tools.
+##   The workspace's default member is the Lambda alone (Cargo.toml says why), hence --workspace.
 build:
-	$(CARGO) build --bins
+	$(CARGO) build --workspace --bins
 
-## test: the whole suite, emulators included (what .ci/run calls)
+## test: the whole suite, emulators included (what .ci/run calls): every crate's unit tests,
+##   the integration binary tests/it (it runs the binaries `build` made), then the boto3 checks
 test: venv build
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 	ROUTE_SERVER_SIM_BIN=target/debug/route-server-sim $(PY) -m pytest -q tests/python
 
 ## demo: the poller's job end to end on local emulators (moto + route-server-sim), no AWS account
-demo: venv
-	$(CARGO) build --bins --examples
-	PEERWATCH_PYTHON=$(abspath $(PY)) target/debug/examples/demo
+demo: venv build
+	PEERWATCH_PYTHON=$(abspath $(PY)) target/debug/demo
 
 ## lint: formatting, clippy (warnings are errors) and the template's linters
 lint: infra-lint
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## infra-lint: cfn-lint, `sam validate --lint` and checkov on infra/template.yaml (skips are
 ##   justified in the template; checkov must not phone home: --skip-download)
@@ -65,7 +66,7 @@ sam-build: venv $(SAM_VENV)/.installed
 
 ## release: optimised binaries
 release:
-	$(CARGO) build --release --bins
+	$(CARGO) build --release --workspace --bins
 
 ## sim: run the route-server simulator in the foreground on 127.0.0.1:4599
 sim: build
@@ -84,23 +85,23 @@ lambda-watch: venv
 lambda-invoke: venv
 	$(CARGO_LAMBDA) lambda invoke poller --data-file $(EVENT) --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT)
 
-## bench: the benchmark harness (README "Benchmarks"): steady, floor and storm cycles for 100,
+## bench: the benchmark harness (docs/benchmarks.md): steady, floor and storm cycles for 100,
 ##   1,000 and 10,000 peers on moto + route-server-sim; figures printed, nothing asserted.
 ##   BENCH_ARGS="--quick" (100 and 1,000), "--sizes 100,1000", "--all-storms".
-##   The simulator's own describe benchmark: cargo run --release --example sim_fleet
+##   The simulator's own describe benchmark: cargo run --release -p peerwatch-tools --bin sim-fleet
 BENCH_ARGS ?=
 bench: venv
-	$(CARGO) build --release --bin route-server-sim --bin peerwatch
-	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) run --release --example bench -- $(BENCH_ARGS)
+	$(CARGO) build --release -p route-server-sim -p peerwatch-cli -p peerwatch-tools --bins
+	PEERWATCH_PYTHON=$(abspath $(PY)) target/release/bench $(BENCH_ARGS)
 
 ## cold-start: the deployable zip (cargo lambda build --release) and its binary's start-up time to
 ##   the first Lambda runtime API request, with its memory then (figures printed, not asserted)
 cold-start: venv
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO_LAMBDA) lambda build --release --bin poller --output-format zip
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO_LAMBDA) lambda build --release -p peerwatch-poller --bin poller --output-format zip
 	ls -l target/lambda/poller/bootstrap.zip
 	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
 	chmod +x target/lambda/poller/bootstrap
-	$(CARGO) run --example cold_start -- target/lambda/poller/bootstrap 20
+	$(CARGO) run -p peerwatch-tools --bin cold-start -- target/lambda/poller/bootstrap 20
 
 ## profile-matrix: release profiles compared by measurement (build time, bootstrap and zip size,
 ##   cold start, CPU and peak RSS of a 10,000-peer steady cycle); about 13 minutes per profile.
@@ -109,10 +110,10 @@ PROFILES ?=
 profile-matrix: venv
 	scripts/profile_matrix.sh $(PROFILES)
 
-## chaos: the fault campaign (README "Reliability"): per seed a random scenario, real
+## chaos: the fault campaign (docs/reliability.md): per seed a random scenario, real
 ##   `peerwatch poll` runs through EC2/DynamoDB/SNS faults, overlaps and SIGKILL, then the
 ##   history checker. CHAOS_SEEDS=N seeds from 1 (default 20); CHAOS_SEED=N reproduces one.
 .PHONY: chaos
 chaos: venv
-	$(CARGO) build --bins
-	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) test --test it chaos_campaign -- --ignored --nocapture
+	$(CARGO) build --workspace --bins
+	PEERWATCH_PYTHON=$(abspath $(PY)) $(CARGO) test -p peerwatch-testkit --test it chaos_campaign -- --ignored --nocapture

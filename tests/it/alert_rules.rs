@@ -10,12 +10,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use peerwatch::model::Timestamp;
+use peerwatch_core::model::Timestamp;
 use serde_json::{Value, json};
 
 use crate::helpers::{ManualClock, Stack, moto, s, sdk_config, user_command};
 
-const MUTE_PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
+static MUTE_PEERWATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
 /// Who the CLI says set a mute (`CreatedBy` is the `USER` variable).
 const MUTE_USER: &str = "netops-oncall";
 
@@ -39,7 +40,7 @@ impl MuteCli {
 
 /// `peerwatch ARGS` run as an operator runs it, against the stack's tables and endpoints.
 fn mute_cli(stack: &Stack, args: &[&str]) -> MuteCli {
-    let out = user_command(MUTE_PEERWATCH, Some(stack))
+    let out = user_command(MUTE_PEERWATCH.as_str(), Some(stack))
         .env("USER", MUTE_USER)
         .args(args)
         .output()
@@ -426,7 +427,7 @@ async fn a_route_server_mute_covers_each_of_its_peers() {
         lines[0].starts_with(&format!(
             "muted route server {} until {} (in 59m) (set by {MUTE_USER} at ",
             rs[0],
-            peerwatch::cli::time::absolute(until),
+            peerwatch_cli::time::absolute(until),
         )),
         "{}",
         lines[0]
@@ -816,16 +817,16 @@ async fn mutes_lists_exactly_the_active_mutes_and_unmute_removes_them() {
         "{}",
         run.stderr
     );
-    let ended = peerwatch::mutes::MuteRecord {
-        mute: peerwatch::detect::Mute {
-            target: b.clone(),
+    let ended = peerwatch_core::mute::MuteRecord {
+        mute: peerwatch_core::mute::Mute {
+            target: peerwatch_core::mute::MuteTarget::parse(b).expect("a peer id"),
             until: Some(Timestamp::now().plus_seconds(-3600)),
         },
         reason: Some("done".into()),
         created_at: Timestamp::now().plus_seconds(-7200),
         created_by: "earlier-shift".into(),
     };
-    peerwatch::mutes::put(&mute_ddb(), &stack.config.peer_state_table, &ended)
+    peerwatch_aws::mutes::put(&mute_ddb(), &stack.config.peer_state_table, &ended)
         .await
         .expect("PutItem");
     // And a tag that mutes nothing, recorded with a change of the peer.
@@ -1035,7 +1036,8 @@ mod storms {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 
     use aws_sdk_dynamodb::types::AttributeValue;
-    use peerwatch::cycle::{RunOptions, Summary};
+    use peerwatch_aws::cycle::RunOptions;
+    use peerwatch_core::summary::Summary;
     use serde_json::{Value, json};
 
     use crate::helpers::{Stack, moto, s};
@@ -1200,7 +1202,9 @@ mod storms {
         );
         let observed_at = ev["observedAt"].as_str().unwrap();
         assert!(
-            observed_at.parse::<peerwatch::model::Timestamp>().is_ok()
+            observed_at
+                .parse::<peerwatch_core::model::Timestamp>()
+                .is_ok()
                 && observed_at.ends_with('Z')
         );
         assert_eq!(ev["schemaVersion"], "1");

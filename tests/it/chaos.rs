@@ -2,7 +2,7 @@
 //! real `peerwatch poll` processes run against it through faults (EC2 throttling and 5xx from
 //! the simulator; DynamoDB and SNS errors, timeouts and lost responses from
 //! `scripts/fault_proxy.py`; overlapping runs; SIGKILL), then clean cycles drain the outbox and
-//! `peerwatch::chaos::check` compares the history and the deliveries with the simulator's log.
+//! `peerwatch_testkit::chaos::check` compares the history and the deliveries with the simulator's log.
 //!
 //! `make chaos` runs `chaos_campaign` (CHAOS_SEEDS=N seeds from 1, or CHAOS_SEED=N for one);
 //! the suite runs a short one. A seed fixes the scenario, the faults and the kill points; the
@@ -10,7 +10,7 @@
 //! necessarily the same history.
 //!
 //! The runs use NOTIFY_MIN_SEVERITY=warning, STORM_THRESHOLD=0, FLAP_THRESHOLD=0 and
-//! REMIND_EVERY_MINUTES=0, and no mutes: the checker's notification model is SPEC.md's health
+//! REMIND_EVERY_MINUTES=0, and no mutes: the checker's notification model is docs/design.md's health
 //! table, which those rules (tested on their own in alert_rules.rs and flapping_reminders.rs)
 //! would otherwise bend.
 
@@ -19,13 +19,16 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use peerwatch::chaos::{self, CycleRun, Delivery, Observed, Record, SimChange, Values, Violation};
-use peerwatch::emulators::{Emulator, project_python};
+use peerwatch_testkit::chaos::{
+    self, CycleRun, Delivery, Observed, Record, SimChange, Values, Violation,
+};
+use peerwatch_testkit::emulators::{Emulator, project_python};
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, moto, s, sdk_config, user_command};
 
-const PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
+static PEERWATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -163,7 +166,7 @@ struct Run {
 
 fn spawn_cycle(stack: &Stack, proxy: &str, log: &std::path::Path) -> Run {
     let std_cmd = {
-        let mut c = user_command(PEERWATCH, Some(stack));
+        let mut c = user_command(PEERWATCH.as_str(), Some(stack));
         c.arg("poll")
             .env("AWS_ENDPOINT_URL_DYNAMODB", proxy)
             .env("AWS_ENDPOINT_URL_SNS", proxy)
@@ -580,7 +583,7 @@ pub(crate) fn record_of(item: &std::collections::HashMap<String, AttributeValue>
     Record {
         peer_id: s(item, "RouteServerPeerId"),
         observed_at_ms: observed_at
-            .parse::<peerwatch::model::Timestamp>()
+            .parse::<peerwatch_core::model::Timestamp>()
             .map_or(0, |t| t.as_millis()),
         kind: s(item, "Kind"),
         version: item

@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Stack, s, user_command};
 
-const PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
-const POLLER: &str = env!("CARGO_BIN_EXE_poller");
+static PEERWATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
+static POLLER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("poller"));
 
 fn run(cmd: &mut Command) -> (Output, String, String) {
     let out = cmd.output().expect("binary runs");
@@ -22,8 +24,12 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     let stack = Stack::new().await;
     let ids = stack.sim.fleet(1, 4);
 
-    let (out, stdout, stderr) =
-        run(user_command(PEERWATCH, Some(&stack)).args(["poll", "--dry-run", "--output", "json"]));
+    let (out, stdout, stderr) = run(user_command(PEERWATCH.as_str(), Some(&stack)).args([
+        "poll",
+        "--dry-run",
+        "--output",
+        "json",
+    ]));
     assert!(out.status.success(), "{stderr}");
     let summary: Value = serde_json::from_str(&stdout).expect("JSON summary");
     assert_eq!(
@@ -37,7 +43,7 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     assert!(stack.history().await.is_empty());
 
     let (out, stdout, stderr) =
-        run(user_command(PEERWATCH, Some(&stack)).args(["poll", "--output", "json"]));
+        run(user_command(PEERWATCH.as_str(), Some(&stack)).args(["poll", "--output", "json"]));
     assert!(out.status.success(), "{stderr}");
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     for key in [
@@ -58,7 +64,7 @@ async fn peerwatch_poll_runs_one_cycle_through_the_standard_endpoint_settings() 
     );
 
     stack.sim.set_peer(&ids[0], json!({"bgpStatus": "down"}));
-    let (out, stdout, _) = run(user_command(PEERWATCH, Some(&stack)).arg("poll"));
+    let (out, stdout, _) = run(user_command(PEERWATCH.as_str(), Some(&stack)).arg("poll"));
     assert!(out.status.success());
     assert!(
         stdout.contains("transitions recorded   1") && stdout.contains("notifications sent     1"),
@@ -81,7 +87,7 @@ async fn a_failing_run_exits_1_and_says_what_failed() {
     stack
         .sim
         .fault("DescribeRouteServerPeers", 100, "InternalError", 500);
-    let (out, stdout, stderr) = run(user_command(PEERWATCH, Some(&stack)).arg("poll"));
+    let (out, stdout, stderr) = run(user_command(PEERWATCH.as_str(), Some(&stack)).arg("poll"));
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stderr.contains("cannot list route server peers")
@@ -92,9 +98,9 @@ async fn a_failing_run_exits_1_and_says_what_failed() {
 
 #[test]
 fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable() {
-    for bin in [PEERWATCH, POLLER] {
+    for bin in [PEERWATCH.as_str(), POLLER.as_str()] {
         let mut cmd = user_command(bin, None);
-        if bin == PEERWATCH {
+        if bin == PEERWATCH.as_str() {
             cmd.arg("poll");
         }
         let (out, _, stderr) = run(cmd.env("PEER_TRANSITIONS_TABLE", "PeerTransitions"));
@@ -103,7 +109,7 @@ fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable()
         assert!(stderr.contains("PEER_STATE_TABLE is not set"), "{stderr}");
 
         let mut cmd = user_command(bin, None);
-        if bin == PEERWATCH {
+        if bin == PEERWATCH.as_str() {
             cmd.arg("poll");
         }
         cmd.env("PEER_STATE_TABLE", "PeerState")
@@ -120,7 +126,7 @@ fn missing_or_invalid_settings_fail_at_start_with_one_line_naming_the_variable()
 
 #[test]
 fn flags_override_the_environment() {
-    let (out, _, stderr) = run(user_command(PEERWATCH, None).args([
+    let (out, _, stderr) = run(user_command(PEERWATCH.as_str(), None).args([
         "poll",
         "--state-table",
         "bad name!",

@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use peerwatch::chaos::{self, CycleRun, Observed};
-use peerwatch::handler::{HandlerError, options_from_payload};
+use peerwatch_core::ids::RouteServerId;
+use peerwatch_poller::handler::{HandlerError, options_from_payload};
+use peerwatch_testkit::chaos::{self, CycleRun, Observed};
 use serde_json::{Map, Value, json};
 
 use crate::helpers::Stack;
@@ -109,8 +110,9 @@ fn fuzz_lambda_payloads_never_panic_and_errors_are_short_and_named() {
                     v.is_null()
                         || v.as_array().is_some_and(|a| {
                             !a.is_empty()
-                                && a.iter()
-                                    .all(|id| id.as_str().is_some_and(|s| s.starts_with("rs-")))
+                                && a.iter().all(|id| {
+                                    id.as_str().is_some_and(|s| RouteServerId::parse(s).is_ok())
+                                })
                         })
                 });
             match outcome {
@@ -198,7 +200,7 @@ async fn fuzz_describe_content_through_cycles() {
             let started_ms = now_ms();
             let summary = stack.poller.run(Default::default()).await;
             let summary = summary.unwrap_or_else(|e| {
-                panic!("FUZZ_SEED={seed}: {}", peerwatch::cycle::error_chain(&e))
+                panic!("FUZZ_SEED={seed}: {}", peerwatch_core::error_chain(&e))
             });
             assert!(
                 summary.peers_seen >= ids.len(),

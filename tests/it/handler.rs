@@ -1,12 +1,15 @@
 //! The Lambda handler called as the runtime calls it, with `LambdaEvent::new`.
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use peerwatch::handler::{HandlerError, handle, options_from_payload};
+use peerwatch_poller::handler::{HandlerError, handle, options_from_payload};
 use serde_json::{Value, json};
 
 use crate::helpers::Stack;
 
-async fn invoke(stack: &Stack, payload: Value) -> Result<peerwatch::cycle::Summary, HandlerError> {
+async fn invoke(
+    stack: &Stack,
+    payload: Value,
+) -> Result<peerwatch_core::summary::Summary, HandlerError> {
     handle(&stack.poller, LambdaEvent::new(payload, Context::default())).await
 }
 

@@ -8,15 +8,30 @@ use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use peerwatch::config::Config;
-use peerwatch::cycle::{Poller, RunOptions, Summary};
-use peerwatch::emulators::{Emulator, project_python, unique_name};
-use peerwatch::model::{Severity, Timestamp};
-use peerwatch::recorder::Recorder;
+use peerwatch_aws::config::Config;
+use peerwatch_aws::cycle::{Poller, RunOptions};
+use peerwatch_core::model::{Severity, Timestamp};
+use peerwatch_core::summary::Summary;
+use peerwatch_testkit::emulators::{Emulator, project_python, unique_name};
+use peerwatch_testkit::recorder::Recorder;
 use serde_json::{Value, json};
 
+/// A binary of the workspace from the same build as this test (`cargo test --workspace`
+/// builds them all; the Makefile builds them first): `target/<profile>/NAME`.
+pub fn workspace_bin(name: &str) -> String {
+    let path = peerwatch_testkit::emulators::same_build_binary(name)
+        .unwrap_or_else(|e| panic!("cannot locate the {name} binary: {e}"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
 /// The simulator binary cargo built for this test run.
-pub const SIM_BIN: &str = env!("CARGO_BIN_EXE_route-server-sim");
+pub static SIM_BIN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("route-server-sim"));
 
 /// One moto for the whole test binary; each test isolates itself by unique table and topic names.
 #[allow(dead_code)]
@@ -31,7 +46,7 @@ pub fn moto() -> &'static Emulator {
 /// A simulator of this test's own; `transition_ms` is how long pending/deleting take.
 pub fn simulator(transition_ms: u64) -> Sim {
     let emu = Emulator::simulator(
-        std::path::Path::new(SIM_BIN),
+        std::path::Path::new(&*SIM_BIN),
         &["--transition-ms", &transition_ms.to_string()],
     )
     .expect("starting route-server-sim");
@@ -142,7 +157,7 @@ impl ManualClock {
         self.0
             .fetch_add(secs * 1000, std::sync::atomic::Ordering::SeqCst);
     }
-    pub fn clock(&self) -> peerwatch::cycle::Clock {
+    pub fn clock(&self) -> peerwatch_aws::cycle::Clock {
         let me = self.clone();
         std::sync::Arc::new(move || me.now())
     }
@@ -152,7 +167,7 @@ impl ManualClock {
 pub fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(peerwatch::sdk::http_client())
+        .http_client(peerwatch_aws::sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "tests",
@@ -223,10 +238,13 @@ impl Stack {
             history_retention_days: 90,
             notify_min_severity: Severity::Warning,
             alerting: Default::default(),
+            write_concurrency: peerwatch_aws::config::DEFAULT_WRITE_CONCURRENCY,
         };
         adjust(&mut config);
         let poller = Self::poller_with(&sim, &moto, &moto, &recorder, config.clone());
-        poller.store.create_tables().await.expect("create tables");
+        peerwatch_testkit::tables::create_tables(poller.store())
+            .await
+            .expect("create tables");
         recorder.take();
         Stack {
             sim,

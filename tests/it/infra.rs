@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use peerwatch::config::{Alerting, Config};
-use peerwatch::cycle::RunOptions;
-use peerwatch::emulators::{project_python, project_root, unique_name};
-use peerwatch::recorder::{Call, Recorder};
-use peerwatch::store::Store;
+use peerwatch_aws::config::{Alerting, Config};
+use peerwatch_aws::cycle::RunOptions;
+use peerwatch_aws::store::Store;
+use peerwatch_testkit::emulators::{project_python, project_root, unique_name};
+use peerwatch_testkit::recorder::{Call, Recorder};
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, moto, s, sdk_config, simulator};
@@ -352,7 +352,7 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
             "ROUTE_SERVER_IDS",
             "STORM_THRESHOLD"
         ],
-        "every setting of the README's Configuration and Alert rules, nothing else"
+        "every setting of docs/operating.md's Configuration and Alert rules, nothing else"
     );
     let config =
         Config::from_lookup(|k| env.get(k).cloned()).expect("the deployed environment is valid");
@@ -389,7 +389,9 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
         unique_name("RefTransitions"),
         90,
     );
-    reference.create_tables().await.expect("reference tables");
+    peerwatch_testkit::tables::create_tables(&reference)
+        .await
+        .expect("reference tables");
     for (deployed_table, own) in [
         (&config.peer_state_table, reference.state_table()),
         (
@@ -539,7 +541,7 @@ fn schedule_input_is_the_documented_payload() {
     assert_eq!(keys(&input), keys(&sample));
     assert_eq!(input["source"], sample["source"]);
     for v in [&input, &sample] {
-        let options = peerwatch::handler::options_from_payload(v).expect("accepted");
+        let options = peerwatch_poller::handler::options_from_payload(v).expect("accepted");
         assert!(!options.dry_run && options.route_server_ids.is_none());
     }
     assert_eq!(target["RetryPolicy"]["MaximumRetryAttempts"], 2);
@@ -642,11 +644,11 @@ fn shown_metrics(body: &Value) -> Result<Vec<Shown>, String> {
 }
 
 /// The dashboard shows exactly what the poller emits: every `peerwatch` metric it names is
-/// one `src/metrics.rs` emits, with the same dimensions (and this stack's function where it
+/// one `crates/core/src/metrics.rs` emits, with the same dimensions (and this stack's function where it
 /// names one); every emitted metric is shown somewhere; and the function's own `Errors`,
 /// `Throttles` and `Duration` are there too.
 fn check_dashboard(body: &Value, function_name: &str, region: &str) -> Result<(), String> {
-    use peerwatch::metrics::{METRICS, NAMESPACE};
+    use peerwatch_core::metrics::{METRICS, NAMESPACE};
     let shown = shown_metrics(body)?;
     for s in &shown {
         match s.namespace.as_str() {
@@ -713,7 +715,7 @@ fn names_only(dims: &[(String, Option<String>)]) -> Vec<&str> {
 #[test]
 fn dashboard_check_can_fail() {
     let widget = |metrics: Value| json!({"type": "metric", "properties": {"title": "t", "region": "r", "metrics": metrics}});
-    let everything: Vec<Value> = peerwatch::metrics::METRICS
+    let everything: Vec<Value> = peerwatch_core::metrics::METRICS
         .iter()
         .map(|(name, dims)| {
             if *dims == ["FunctionName"] {

@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use peerwatch::emulators::{Emulator, Supervised, project_root};
+use peerwatch_testkit::emulators::{Emulator, Supervised, project_root};
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, s, user_command};
 
-const POLLER: &str = env!("CARGO_BIN_EXE_poller");
+static POLLER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("poller"));
 /// The function name the binary registers under and `cargo lambda invoke` addresses; the
 /// emulator refuses a name that is not one of the project's binaries.
 const FUNCTION: &str = "poller";
@@ -54,7 +55,7 @@ fn free_port() -> u16 {
 
 /// The function's process: what Lambda sets, plus the stack's settings as a user gives them.
 fn function_command(runtime_api: &str, stack: &Stack) -> Command {
-    let mut cmd = user_command(POLLER, Some(stack));
+    let mut cmd = user_command(POLLER.as_str(), Some(stack));
     cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -335,7 +336,7 @@ async fn lambda_every_sample_event_through_the_cargo_lambda_runtime_emulator() {
             .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));
         if parsed.get("_aws").is_some() {
             // Embedded Metric Format: valid per the specification, one document per line.
-            peerwatch::metrics::validate_emf_line(line)
+            peerwatch_testkit::emf::validate_emf_line(line)
                 .unwrap_or_else(|e| panic!("an EMF line is invalid ({e}): {line}"));
             emf.push(parsed);
             continue;
@@ -376,7 +377,7 @@ async fn lambda_every_sample_event_through_the_cargo_lambda_runtime_emulator() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lambda_poller_without_peer_state_table_exits_with_one_clear_line() {
-    let mut cmd = tokio::process::Command::new(POLLER);
+    let mut cmd = tokio::process::Command::new(&*POLLER);
     cmd.env_clear()
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

@@ -2,6 +2,7 @@
 //! started once per binary (moto) or once per test (the simulator).
 
 mod alert_rules;
+mod architecture;
 mod chaos;
 mod cli;
 mod flapping_reminders;

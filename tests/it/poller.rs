@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use peerwatch::cycle::{CycleError, RunOptions};
+use peerwatch_aws::cycle::{CycleError, RunOptions};
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, ec2_client, moto, s};
@@ -511,7 +511,7 @@ async fn a_short_throttle_is_ridden_over_and_a_persistent_500_fails_loudly() {
     let before = stack.history().await.len();
     let err = stack.poller.run(RunOptions::default()).await.unwrap_err();
     assert!(matches!(err, CycleError::List(_)), "{err:?}");
-    let chain = peerwatch::cycle::error_chain(&err);
+    let chain = peerwatch_core::error_chain(&err);
     assert!(chain.contains("cannot list route server peers"), "{chain}");
     if let CycleError::List(list) = &err {
         assert_eq!(list.0.code(), Some("InternalError"));

@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ManualClock, Stack, user_command};
 
-const PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
+static PEERWATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
 const SINCE: &str = "2026-11-20T10:00:00Z";
 const UNTIL: &str = "2026-11-20T11:00:00Z";
 
@@ -54,7 +55,7 @@ impl Scenario {
     }
 
     fn report(&self, extra: &[&str]) -> (Output, String, String) {
-        let out = user_command(PEERWATCH, Some(&self.stack))
+        let out = user_command(PEERWATCH.as_str(), Some(&self.stack))
             .arg("report")
             .args(extra)
             .output()
@@ -443,9 +444,9 @@ async fn report_draws_one_svg_row_per_peer_with_proportional_coloured_segments()
                 Some(colour[health]),
                 "{id} {health}"
             );
-            let from: peerwatch::model::Timestamp =
+            let from: peerwatch_core::model::Timestamp =
                 rect.attribute("data-from").unwrap().parse().unwrap();
-            let to: peerwatch::model::Timestamp =
+            let to: peerwatch_core::model::Timestamp =
                 rect.attribute("data-to").unwrap().parse().unwrap();
             let width: f64 = rect.attribute("width").unwrap().parse().unwrap();
             let want = (to.as_millis() - from.as_millis()) as f64 / window_ms * 1000.0;
@@ -566,7 +567,7 @@ async fn report_scopes_to_route_servers_through_their_index_and_exits_3_when_not
 async fn report_errors_exit_2_for_bad_arguments_and_1_for_a_missing_table() {
     let stack = Stack::new().await;
     let run = |args: &[&str]| {
-        let out = user_command(PEERWATCH, Some(&stack))
+        let out = user_command(PEERWATCH.as_str(), Some(&stack))
             .arg("report")
             .args(args)
             .output()
@@ -597,7 +598,7 @@ async fn report_errors_exit_2_for_bad_arguments_and_1_for_a_missing_table() {
     assert_eq!(code, Some(3), "{stderr}");
 
     let (code, stdout) = {
-        let out = user_command(PEERWATCH, None)
+        let out = user_command(PEERWATCH.as_str(), None)
             .args(["report", "--help"])
             .output()
             .unwrap();
@@ -620,7 +621,7 @@ async fn report_fails_with_exit_1_when_the_svg_cannot_be_written() {
     stack.poller.set_clock(clock.clock());
     stack.sim.fleet(1, 1);
     stack.cycle().await;
-    let out = user_command(PEERWATCH, Some(&stack))
+    let out = user_command(PEERWATCH.as_str(), Some(&stack))
         .args(["report", "--since", SINCE, "--until", UNTIL])
         .args(["--svg", "/nonexistent/dir/timeline.svg"])
         .output()

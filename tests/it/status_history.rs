@@ -5,17 +5,19 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use peerwatch::history::{History, HistoryQuery, HistoryRow, Scope};
-use peerwatch::model::{
+use peerwatch_aws::history::History;
+use peerwatch_core::history::{HistoryQuery, HistoryRow, Scope};
+use peerwatch_core::model::{
     Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot, Severity,
     Timestamp, Transition, TransitionKind,
 };
-use peerwatch::recorder::Recorder;
+use peerwatch_testkit::recorder::Recorder;
 use serde_json::{Value, json};
 
 use crate::helpers::{ManualClock, Stack, moto, sdk_config, user_command};
 
-const PEERWATCH: &str = env!("CARGO_BIN_EXE_peerwatch");
+static PEERWATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
 
 struct Run {
     code: Option<i32>,
@@ -37,7 +39,7 @@ fn peerwatch_with(
     args: &[&str],
     adjust: impl FnOnce(&mut std::process::Command),
 ) -> Run {
-    let mut cmd = user_command(PEERWATCH, Some(stack));
+    let mut cmd = user_command(PEERWATCH.as_str(), Some(stack));
     cmd.args(args);
     adjust(&mut cmd);
     let out = cmd.output().expect("peerwatch runs");
@@ -930,7 +932,7 @@ async fn seed(stack: &Stack) -> Seeded {
             for p in changed {
                 versions[p] += 1;
                 let tr = flap(&peers[p], &route_servers[rs_of(p)], at, versions[p], p == 0);
-                let item = stack.poller.store.transition_item(&tr, None);
+                let item = stack.poller.store().transition_item(&tr, None);
                 rows.push((
                     at,
                     peers[p].clone(),

@@ -1,0 +1,276 @@
+//! Reading the recorded history back: `PeerTransitions` items as typed rows, newest first, by
+//! peer (the table's own key), by route server (`ByRouteServer`) or fleet-wide (`ByDay`, one
+//! partition per UTC day). Always `Query`, never `Scan`: the history can be large.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use peerwatch_core::history::{Cursor, HistoryQuery, HistoryRow, Scope};
+use peerwatch_core::model::{Field, FieldChange, Timestamp};
+
+use crate::dynamo::{StoreError, dynamo, num, s};
+use crate::store::{INDEX_BY_DAY, INDEX_BY_ROUTE_SERVER};
+
+/// Reads one `PeerTransitions` table.
+#[derive(Clone)]
+pub struct History {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl History {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        History {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The rows `q` asks for, newest first. With a limit, each request asks DynamoDB for no
+    /// more than the rows still wanted, so `--limit 20` is one small `Query`.
+    pub async fn transitions(&self, q: &HistoryQuery) -> Result<Vec<HistoryRow>, StoreError> {
+        self.transitions_after(q, None).await
+    }
+
+    /// Like [`History::transitions`], continuing after the row `after` names (the last row of
+    /// an earlier page of the same query): the next page, without reading the earlier ones.
+    pub async fn transitions_after(
+        &self,
+        q: &HistoryQuery,
+        after: Option<&Cursor>,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut out = Vec::new();
+        // A cursor older than the window has nothing after it; one newer than the window (the
+        // window moved since) starts at its newest end.
+        let after = after.filter(|c| c.observed_at <= q.until);
+        if q.since > q.until || after.is_some_and(|c| c.observed_at < q.since) {
+            return Ok(out);
+        }
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        let start = |keys: &[(&str, &str)]| -> Option<HashMap<String, AttributeValue>> {
+            let c = after?;
+            let mut key: HashMap<String, AttributeValue> =
+                keys.iter().map(|(k, v)| (k.to_string(), s(v))).collect();
+            key.insert("ObservedAt".into(), s(&c.observed_at.to_string()));
+            key.insert("RouteServerPeerId".into(), s(&c.route_server_peer_id));
+            Some(key)
+        };
+        match &q.scope {
+            Scope::Peer(id) => {
+                let start = start(&[]).map(|mut k| {
+                    k.insert("RouteServerPeerId".into(), s(id));
+                    k
+                });
+                self.query_partition(None, "RouteServerPeerId", id, q, start, &mut out)
+                    .await?
+            }
+            Scope::RouteServer(id) => {
+                self.query_partition(
+                    Some(INDEX_BY_ROUTE_SERVER),
+                    "RouteServerId",
+                    id,
+                    q,
+                    start(&[("RouteServerId", id)]),
+                    &mut out,
+                )
+                .await?
+            }
+            Scope::Fleet => {
+                let newest = after.map_or(q.until, |c| c.observed_at);
+                for (i, day) in days_newest_first(q.since, newest).into_iter().enumerate() {
+                    if q.limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                    // Only the cursor's own day starts after it; older days start at their end.
+                    let start = if i == 0 {
+                        start(&[("Day", &day)])
+                    } else {
+                        None
+                    };
+                    self.query_partition(Some(INDEX_BY_DAY), "Day", &day, q, start, &mut out)
+                        .await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pages through one partition (`key` = `value`) within the window, newest first, until
+    /// it is exhausted or `out` holds `q.limit` rows.
+    async fn query_partition(
+        &self,
+        index: Option<&str>,
+        key: &str,
+        value: &str,
+        q: &HistoryQuery,
+        mut start: Option<HashMap<String, AttributeValue>>,
+        out: &mut Vec<HistoryRow>,
+    ) -> Result<(), StoreError> {
+        let operation = "Query";
+        loop {
+            let remaining = q.limit.map(|l| l.saturating_sub(out.len()));
+            if remaining == Some(0) {
+                return Ok(());
+            }
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#k = :v AND ObservedAt BETWEEN :since AND :until")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+                .expression_attribute_values(":since", AttributeValue::S(q.since.to_string()))
+                .expression_attribute_values(":until", AttributeValue::S(q.until.to_string()))
+                .scan_index_forward(false)
+                .set_limit(remaining.map(|r| r.min(1000) as i32))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dynamo(operation, &self.table))?;
+            for item in resp.items() {
+                out.push(row_from_item(item).map_err(|why| StoreError::Malformed {
+                    table: self.table.clone(),
+                    key: format!(
+                        "{}@{}",
+                        s(item, "RouteServerPeerId").unwrap_or_default(),
+                        s(item, "ObservedAt").unwrap_or_default()
+                    ),
+                    why,
+                })?);
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The `ByDay` partitions a window touches, newest first.
+pub fn days_newest_first(since: Timestamp, until: Timestamp) -> Vec<String> {
+    let mut days = Vec::new();
+    let first = since.day();
+    let mut t = until;
+    loop {
+        let day = t.day();
+        let done = day <= first;
+        days.push(day);
+        if done {
+            return days;
+        }
+        t = t.plus_seconds(-86_400);
+    }
+}
+
+pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRow, String> {
+    let time = |k: &str| -> Result<Option<Timestamp>, String> {
+        s(item, k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| format!("{k} is not a timestamp: {e}"))
+            })
+            .transpose()
+    };
+    let changes = Field::ALL
+        .iter()
+        .filter_map(|f| {
+            let name = match f {
+                Field::State => "State",
+                Field::BgpStatus => "BgpStatus",
+                Field::BfdStatus => "BfdStatus",
+            };
+            let from = s(item, &format!("{name}From"));
+            let to = s(item, &format!("{name}To"));
+            (from.is_some() || to.is_some()).then_some(FieldChange {
+                field: *f,
+                from,
+                to,
+            })
+        })
+        .collect();
+    Ok(HistoryRow {
+        route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
+        observed_at: time("ObservedAt")?.ok_or("no ObservedAt")?,
+        route_server_id: s(item, "RouteServerId").unwrap_or_default(),
+        kind: s(item, "Kind").ok_or("no Kind")?,
+        changes,
+        health_from: s(item, "HealthFrom"),
+        health_to: s(item, "HealthTo"),
+        severity: s(item, "Severity").ok_or("no Severity")?,
+        event: s(item, "Event"),
+        notification_state: s(item, "NotificationState").ok_or("no NotificationState")?,
+        notification_message_id: s(item, "NotificationMessageId"),
+        failure_reason: s(item, "FailureReason"),
+        previous_observed_at: time("PreviousObservedAt")?,
+        previous_duration_seconds: num(item, "PreviousDurationSeconds"),
+        version: num(item, "Version")
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or("no Version")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn days_cover_the_window_newest_first() {
+        assert_eq!(
+            days_newest_first(t("2026-11-23T23:59:59.000Z"), t("2026-11-25T00:00:01.000Z")),
+            ["2026-11-25", "2026-11-24", "2026-11-23"]
+        );
+        assert_eq!(
+            days_newest_first(t("2026-11-25T01:00:00.000Z"), t("2026-11-25T02:00:00.000Z")),
+            ["2026-11-25"]
+        );
+    }
+
+    #[test]
+    fn a_row_reads_every_attribute_and_names_what_is_missing() {
+        let s = |v: &str| AttributeValue::S(v.into());
+        let mut item: HashMap<String, AttributeValue> = [
+            ("RouteServerPeerId", s("rsp-1")),
+            ("ObservedAt", s("2026-11-25T19:05:00.123Z")),
+            ("RouteServerId", s("rs-1")),
+            ("Kind", s("changed")),
+            ("BgpStatusFrom", s("up")),
+            ("BgpStatusTo", s("down")),
+            ("HealthFrom", s("healthy")),
+            ("HealthTo", s("down")),
+            ("Severity", s("critical")),
+            ("Event", s("bgp.down")),
+            ("NotificationState", s("sent")),
+            ("PreviousObservedAt", s("2026-11-25T18:05:00.123Z")),
+            ("PreviousDurationSeconds", AttributeValue::N("3600".into())),
+            ("Version", AttributeValue::N("4".into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let row = row_from_item(&item).unwrap();
+        assert_eq!(
+            row.changes,
+            [FieldChange {
+                field: Field::BgpStatus,
+                from: Some("up".into()),
+                to: Some("down".into())
+            }]
+        );
+        assert_eq!(
+            (row.version, row.previous_duration_seconds),
+            (4, Some(3600))
+        );
+        item.remove("Severity");
+        assert_eq!(row_from_item(&item).unwrap_err(), "no Severity");
+    }
+}

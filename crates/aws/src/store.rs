@@ -1,0 +1,532 @@
+//! The DynamoDB store (docs/data-model.md): `PeerState`, one item per peer, and
+//! `PeerTransitions`, one item per recorded change, which is also the notification outbox.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
+use peerwatch_core::model::{
+    AlertState, Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp,
+    Transition,
+};
+use peerwatch_core::mute::MuteRecord;
+use peerwatch_core::render::Notification;
+
+use crate::dynamo::{Item, StoreError, dynamo, n, num, s, string_map, strings_of};
+use crate::mutes::{is_mute_key, parse_or_warn};
+
+pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
+pub const INDEX_BY_DAY: &str = "ByDay";
+pub const INDEX_PENDING: &str = "PendingNotifications";
+const PENDING: &str = "pending";
+
+/// What became of one transition's write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Another run recorded this change first (the `Version` condition failed): do nothing.
+    LostRace,
+}
+
+/// A transition still waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct PendingNotification {
+    pub peer_id: String,
+    pub observed_at: String,
+    pub claimed_until_ms: i64,
+    pub notification: Notification,
+    /// `GroupId`: set when a grouped message (storm control) covers this transition; every
+    /// member of the group holds the same message, published once for all of them.
+    pub group_id: Option<String>,
+}
+
+/// What the outbox holds for a transition that is to be notified.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbox<'a> {
+    /// The rendered message: the transition's own, or its group's.
+    pub notification: &'a Notification,
+    /// How long the writing run holds it before another run may retry it (epoch ms).
+    pub claimed_until_ms: i64,
+    /// The `GroupId` when a grouped message covers the transition (storm control).
+    pub group_id: Option<&'a str>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: aws_sdk_dynamodb::Client,
+    state_table: String,
+    transitions_table: String,
+    retention_days: u32,
+}
+
+impl Store {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        state_table: impl Into<String>,
+        transitions_table: impl Into<String>,
+        retention_days: u32,
+    ) -> Self {
+        Store {
+            client,
+            state_table: state_table.into(),
+            transitions_table: transitions_table.into(),
+            retention_days,
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn state_table(&self) -> &str {
+        &self.state_table
+    }
+
+    pub fn transitions_table(&self) -> &str {
+        &self.transitions_table
+    }
+
+    /// The last known state of every peer: one paginated, strongly consistent `Scan`. The
+    /// mutes stored in the same table are left out.
+    pub async fn load_states(&self) -> Result<HashMap<String, PeerRecord>, StoreError> {
+        Ok(self.load_states_and_mutes().await?.0)
+    }
+
+    /// The last known state of every peer and the stored mutes (`crate::mutes`), from the same
+    /// `Scan`. A malformed mute item is skipped with a warning rather than failing the run.
+    pub async fn load_states_and_mutes(
+        &self,
+    ) -> Result<(HashMap<String, PeerRecord>, Vec<MuteRecord>), StoreError> {
+        let mut mutes = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.state_table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut states = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(dynamo("Scan", &self.state_table))?;
+            for item in page.items() {
+                if s(item, "RouteServerPeerId").is_some_and(|k| is_mute_key(&k)) {
+                    mutes.extend(parse_or_warn(item));
+                    continue;
+                }
+                let record = record_from_item(item).map_err(|why| StoreError::Malformed {
+                    table: self.state_table.clone(),
+                    key: s(item, "RouteServerPeerId").unwrap_or_default(),
+                    why,
+                })?;
+                states.insert(record.peer.route_server_peer_id.clone(), record);
+            }
+        }
+        Ok((states, mutes))
+    }
+
+    /// Writes the new `PeerState` and the transition together, conditioned on `Version`.
+    /// `outbox` is set when the transition is to be notified: the rendered message, how long
+    /// this run holds it, and its group when a grouped message covers it.
+    pub async fn write_transition(
+        &self,
+        tr: &Transition,
+        outbox: Option<Outbox<'_>>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let state_put = {
+            let put = Put::builder()
+                .table_name(&self.state_table)
+                .set_item(Some(record_to_item(&tr.record)));
+            let put = match tr.expected_version {
+                None => put.condition_expression("attribute_not_exists(RouteServerPeerId)"),
+                Some(v) => put
+                    .condition_expression("Version = :expected")
+                    .expression_attribute_values(":expected", n(v)),
+            };
+            put.build().expect("table, item and condition are set")
+        };
+        let transition_item = self.transition_item(tr, outbox);
+        let transition_put = Put::builder()
+            .table_name(&self.transitions_table)
+            .set_item(Some(transition_item))
+            .condition_expression("attribute_not_exists(ObservedAt)")
+            .build()
+            .expect("table, item and condition are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(state_put).build())
+            .transact_items(TransactWriteItem::builder().put(transition_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(err) => {
+                let lost = err.as_service_error().is_some_and(|e| match e {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().any(is_race)
+                    }
+                    _ => false,
+                });
+                if lost {
+                    Ok(WriteOutcome::LostRace)
+                } else {
+                    Err(dynamo("TransactWriteItems", &self.state_table)(err))
+                }
+            }
+        }
+    }
+
+    /// The `PeerTransitions` item of `tr`, as [`Store::write_transition`] writes it (public so
+    /// that tests can seed a large history directly with `BatchWriteItem`).
+    pub fn transition_item(
+        &self,
+        tr: &Transition,
+        outbox: Option<Outbox<'_>>,
+    ) -> HashMap<String, AttributeValue> {
+        let peer = &tr.record.peer;
+        let mut item = Item::default();
+        item.s("RouteServerPeerId", &peer.route_server_peer_id)
+            .s("ObservedAt", tr.observed_at.to_string())
+            .opt_s("RouteServerId", Some(peer.route_server_id.as_str()))
+            .s("Kind", tr.kind.as_str());
+        for c in &tr.changes {
+            let name = match c.field {
+                Field::State => "State",
+                Field::BgpStatus => "BgpStatus",
+                Field::BfdStatus => "BfdStatus",
+            };
+            item.opt_s(&format!("{name}From"), c.from.as_deref())
+                .opt_s(&format!("{name}To"), c.to.as_deref());
+        }
+        item.opt_s("FailureReason", peer.failure_reason.as_deref())
+            .opt_s(
+                "PreviousObservedAt",
+                tr.previous_observed_at.map(|t| t.to_string()).as_deref(),
+            );
+        if let Some(d) = tr.previous_duration_seconds {
+            item.n("PreviousDurationSeconds", d);
+        }
+        item.s("Severity", tr.severity.as_str())
+            .s("Event", tr.event.as_str())
+            .opt_s("HealthFrom", tr.health_from.map(|h| h.as_str()))
+            .s("HealthTo", tr.health_to.as_str())
+            .s("NotificationState", tr.notification.as_str())
+            .n("Version", tr.version())
+            .s("Day", tr.observed_at.day());
+        if self.retention_days > 0 {
+            let expires = tr.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
+            item.n("ExpiresAt", expires);
+        }
+        if let Some(outbox) = outbox {
+            let notification = outbox.notification;
+            item.s("Pending", PENDING)
+                .n("ClaimedUntil", outbox.claimed_until_ms)
+                .s("Subject", &notification.subject)
+                .s("Message", &notification.message)
+                // Kept once sent: it tells which grouped message covered the transition.
+                .opt_s("GroupId", outbox.group_id);
+            let attrs = notification.attributes.iter().map(|(k, v)| (k, v));
+            item.0.insert("MessageAttributes".into(), string_map(attrs));
+        }
+        item.0
+    }
+
+    /// Transitions still `pending`, oldest first, from the sparse `PendingNotifications` index.
+    pub async fn pending_notifications(&self) -> Result<Vec<PendingNotification>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.transitions_table)
+            .index_name(INDEX_PENDING)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(dynamo("Query", &self.transitions_table))?;
+            for item in page.items() {
+                let malformed = |why: &str| StoreError::Malformed {
+                    table: self.transitions_table.clone(),
+                    key: format!(
+                        "{}/{}",
+                        s(item, "RouteServerPeerId").unwrap_or_default(),
+                        s(item, "ObservedAt").unwrap_or_default()
+                    ),
+                    why: why.to_string(),
+                };
+                let attributes = strings_of(item, "MessageAttributes").collect();
+                out.push(PendingNotification {
+                    peer_id: s(item, "RouteServerPeerId")
+                        .ok_or_else(|| malformed("no RouteServerPeerId"))?,
+                    observed_at: s(item, "ObservedAt").ok_or_else(|| malformed("no ObservedAt"))?,
+                    claimed_until_ms: num(item, "ClaimedUntil").unwrap_or(0),
+                    notification: Notification {
+                        subject: s(item, "Subject").ok_or_else(|| malformed("no Subject"))?,
+                        message: s(item, "Message").ok_or_else(|| malformed("no Message"))?,
+                        attributes,
+                    },
+                    group_id: s(item, "GroupId"),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes a pending notification for this run until `until_ms`; false if another run has it.
+    pub async fn claim(&self, p: &PendingNotification, until_ms: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(p.peer_id.clone()))
+            .key("ObservedAt", AttributeValue::S(p.observed_at.clone()))
+            .update_expression("SET ClaimedUntil = :until")
+            .condition_expression(
+                "#p = :p AND (attribute_not_exists(ClaimedUntil) OR ClaimedUntil = :seen)",
+            )
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":seen", n(p.claimed_until_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.transitions_table)(e)),
+        }
+    }
+
+    /// Marks a notification delivered and drops its outbox payload (a `GroupId` stays).
+    pub async fn mark_sent(
+        &self,
+        peer_id: &str,
+        observed_at: &str,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
+            .key("ObservedAt", AttributeValue::S(observed_at.into()))
+            .update_expression(
+                "SET NotificationState = :sent, NotificationMessageId = :id REMOVE #p, ClaimedUntil, Subject, Message, MessageAttributes",
+            )
+            .condition_expression("attribute_exists(ObservedAt)")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":sent", AttributeValue::S(NotificationState::Sent.as_str().into()))
+            .expression_attribute_values(":id", AttributeValue::S(message_id.into()))
+            .send()
+            .await
+            .map_err(dynamo("UpdateItem", &self.transitions_table))?;
+        Ok(())
+    }
+
+    /// Gives a notification back after a failed publish, so the next run retries it at once.
+    pub async fn release(&self, peer_id: &str, observed_at: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.transitions_table)
+            .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
+            .key("ObservedAt", AttributeValue::S(observed_at.into()))
+            .update_expression("SET ClaimedUntil = :zero")
+            .condition_expression("#p = :p")
+            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.transitions_table)(e)),
+        }
+    }
+}
+
+fn is_race(reason: &CancellationReason) -> bool {
+    matches!(
+        reason.code(),
+        Some("ConditionalCheckFailed" | "TransactionConflict")
+    )
+}
+
+pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
+    let p = &r.peer;
+    let mut item = Item::default();
+    item.s("RouteServerPeerId", &p.route_server_peer_id)
+        .opt_s("RouteServerId", Some(&p.route_server_id))
+        .opt_s("RouteServerEndpointId", Some(&p.route_server_endpoint_id))
+        .opt_s("VpcId", Some(&p.vpc_id))
+        .opt_s("SubnetId", Some(&p.subnet_id))
+        .opt_s("PeerAddress", Some(&p.peer_address))
+        .opt_s("PeerLivenessDetection", Some(&p.peer_liveness_detection))
+        .opt_s("EndpointEniId", Some(&p.endpoint_eni_id))
+        .opt_s("EndpointEniAddress", Some(&p.endpoint_eni_address))
+        .s("State", &p.state)
+        .opt_s("FailureReason", p.failure_reason.as_deref())
+        .opt_s("BgpStatus", p.bgp_status.as_deref())
+        .opt_s("BfdStatus", p.bfd_status.as_deref())
+        .s("FirstSeenAt", r.first_seen_at.to_string())
+        .s("LastChangedAt", r.last_changed_at.to_string())
+        .n("Version", r.version)
+        .s("Health", r.health.as_str())
+        .opt_s("OpenAlert", r.open_alert.map(|s| s.as_str()));
+    let a = &r.alerting;
+    if !a.health_changes.is_empty() {
+        item.0.insert(
+            "HealthChanges".into(),
+            AttributeValue::L(
+                a.health_changes
+                    .iter()
+                    .map(|t| AttributeValue::S(t.to_string()))
+                    .collect(),
+            ),
+        );
+    }
+    item.opt_s(
+        "FlappingSince",
+        a.flapping_since.map(|t| t.to_string()).as_deref(),
+    )
+    .opt_s("AlertedAt", a.alerted_at.map(|t| t.to_string()).as_deref())
+    .opt_s("MutedAlert", a.muted_alert.map(|s| s.as_str()));
+    if a.reminders_sent > 0 {
+        item.n("RemindersSent", a.reminders_sent);
+    }
+    if let Some(asn) = p.peer_asn {
+        item.n("PeerAsn", asn);
+    }
+    item.0
+        .insert("Present".into(), AttributeValue::Bool(r.present));
+    item.0.insert("Tags".into(), string_map(p.tags.iter()));
+    item.0
+}
+
+pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRecord, String> {
+    let get = |k: &str| s(item, k).unwrap_or_default();
+    let time = |k: &str| -> Result<Timestamp, String> {
+        get(k)
+            .parse()
+            .map_err(|e| format!("{k} is not a timestamp: {e}"))
+    };
+    let opt_time = |k: &str| -> Result<Option<Timestamp>, String> {
+        s(item, k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| format!("{k} is not a timestamp: {e}"))
+            })
+            .transpose()
+    };
+    let tags = strings_of(item, "Tags").collect();
+    let peer = PeerSnapshot {
+        route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
+        route_server_id: get("RouteServerId"),
+        route_server_endpoint_id: get("RouteServerEndpointId"),
+        vpc_id: get("VpcId"),
+        subnet_id: get("SubnetId"),
+        peer_address: get("PeerAddress"),
+        peer_asn: num(item, "PeerAsn"),
+        peer_liveness_detection: get("PeerLivenessDetection"),
+        endpoint_eni_id: get("EndpointEniId"),
+        endpoint_eni_address: get("EndpointEniAddress"),
+        state: get("State"),
+        failure_reason: s(item, "FailureReason"),
+        bgp_status: s(item, "BgpStatus"),
+        bfd_status: s(item, "BfdStatus"),
+        tags,
+    };
+    let health = match s(item, "Health").as_deref().and_then(Health::parse) {
+        Some(h) => h,
+        None => peerwatch_core::detect::health(&peer),
+    };
+    Ok(PeerRecord {
+        first_seen_at: time("FirstSeenAt")?,
+        last_changed_at: time("LastChangedAt")?,
+        present: item
+            .get("Present")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+        version: num(item, "Version")
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or("no Version")?,
+        health,
+        open_alert: s(item, "OpenAlert").as_deref().and_then(Severity::parse),
+        alerting: AlertState {
+            health_changes: item
+                .get("HealthChanges")
+                .and_then(|v| v.as_l().ok())
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    v.as_s()
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .ok_or_else(|| "HealthChanges holds a non-timestamp".to_string())
+                })
+                .collect::<Result<_, _>>()?,
+            flapping_since: opt_time("FlappingSince")?,
+            alerted_at: opt_time("AlertedAt")?,
+            reminders_sent: num(item, "RemindersSent")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            muted_alert: s(item, "MutedAlert").as_deref().and_then(Severity::parse),
+        },
+        peer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_survives_a_round_trip() {
+        let record = PeerRecord {
+            peer: PeerSnapshot {
+                route_server_peer_id: "rsp-0123456789abcdef0".into(),
+                route_server_id: "rs-1".into(),
+                state: "failed".into(),
+                failure_reason: Some("hold timer".into()),
+                bgp_status: Some("down".into()),
+                bfd_status: None,
+                peer_asn: Some(65001),
+                tags: [("Name".to_string(), "fw".to_string())].into(),
+                ..Default::default()
+            },
+            first_seen_at: "2026-11-25T19:05:00.123Z".parse().unwrap(),
+            last_changed_at: "2026-11-25T19:06:00.456Z".parse().unwrap(),
+            present: false,
+            version: 7,
+            health: Health::Down,
+            open_alert: Some(Severity::Critical),
+            alerting: AlertState {
+                health_changes: vec![
+                    "2026-11-25T19:01:00.000Z".parse().unwrap(),
+                    "2026-11-25T19:06:00.456Z".parse().unwrap(),
+                ],
+                flapping_since: Some("2026-11-25T19:06:00.456Z".parse().unwrap()),
+                alerted_at: Some("2026-11-25T19:01:00.000Z".parse().unwrap()),
+                reminders_sent: 2,
+                muted_alert: Some(Severity::Warning),
+            },
+        };
+        let item = record_to_item(&record);
+        assert!(!item.contains_key("BfdStatus"), "absent stays absent");
+        assert!(!item.contains_key("VpcId"), "empty strings are not written");
+        assert_eq!(record_from_item(&item).unwrap(), record);
+    }
+}

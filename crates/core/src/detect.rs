@@ -1,0 +1,583 @@
+//! Detection: (last known states, listed peers) -> transitions, with health, severity, event
+//! and the notification decision, by the rules of docs/design.md ("Health and severity") and
+//! docs/operating.md ("Alert rules").
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ids::RouteServerId;
+use crate::model::{
+    AlertState, Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot,
+    Severity, Timestamp, Transition, TransitionKind,
+};
+use crate::mute::{MUTE_TAG, Mute, tag_mute};
+
+/// How alerts are grouped, damped and repeated (docs/operating.md, "Alert rules"); the defaults are meant
+/// to be right without tuning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alerting {
+    /// More alerts than this for one route server in one cycle are sent as one grouped
+    /// message (`STORM_THRESHOLD`, default 5; 0 never groups).
+    pub storm_threshold: u32,
+    /// More health changes than this within `flap_window_minutes` mark a peer flapping
+    /// (`FLAP_THRESHOLD`, default 4; 0 turns flap detection off).
+    pub flap_threshold: u32,
+    pub flap_window_minutes: u32,
+    /// A flapping peer settles after this long without a health change (`FLAP_HOLD_MINUTES`).
+    pub flap_hold_minutes: u32,
+    /// While an alert stays open, one reminder this often (`REMIND_EVERY_MINUTES`; 0: none).
+    pub remind_every_minutes: u32,
+    /// Per-peer metrics (`PEER_METRICS`): one custom CloudWatch metric per peer, billed monthly.
+    pub peer_metrics: bool,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting {
+            storm_threshold: 5,
+            flap_threshold: 4,
+            flap_window_minutes: 30,
+            flap_hold_minutes: 15,
+            remind_every_minutes: 60,
+            peer_metrics: false,
+        }
+    }
+}
+
+/// The alerting rules a run applies.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The least severity that is notified; a recovery follows its alert.
+    pub min_severity: Severity,
+    /// Only peers of these route servers are watched (`None`: all).
+    pub route_server_ids: Option<Vec<RouteServerId>>,
+    /// More health changes than this within `flap_window_secs` make a peer flapping (0: off).
+    pub flap_threshold: u32,
+    pub flap_window_secs: i64,
+    /// A flapping peer settles after this long without a health change.
+    pub flap_hold_secs: i64,
+    /// One reminder this often while an alert stays open (0: none).
+    pub remind_every_secs: i64,
+    /// Mutes from the store; tags are read from each peer.
+    pub mutes: Vec<Mute>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::new(Severity::Warning, None, &Alerting::default())
+    }
+}
+
+impl Rules {
+    /// The rules of `alerting`, with no stored mutes yet (a cycle adds them).
+    pub fn new(
+        min_severity: Severity,
+        route_server_ids: Option<Vec<RouteServerId>>,
+        alerting: &Alerting,
+    ) -> Self {
+        let secs = |minutes: u32| i64::from(minutes) * 60;
+        Rules {
+            min_severity,
+            route_server_ids,
+            flap_threshold: alerting.flap_threshold,
+            flap_window_secs: secs(alerting.flap_window_minutes),
+            flap_hold_secs: secs(alerting.flap_hold_minutes),
+            remind_every_secs: secs(alerting.remind_every_minutes),
+            mutes: Vec::new(),
+        }
+    }
+
+    /// Whether `peer` is muted at `now`, by its tag or by a stored mute of it or its route
+    /// server.
+    pub fn muted(&self, peer: &PeerSnapshot, now: Timestamp) -> bool {
+        let active = |until: Option<Timestamp>| until.is_none_or(|u| now < u);
+        let by_tag = peer
+            .tags
+            .get(MUTE_TAG)
+            .and_then(|v| tag_mute(v))
+            .is_some_and(active);
+        by_tag
+            || self
+                .mutes
+                .iter()
+                .any(|m| m.target.covers(peer) && active(m.until))
+    }
+
+    pub fn in_scope(&self, route_server_id: &str) -> bool {
+        self.route_server_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| *id == *route_server_id))
+    }
+
+    fn notifies(&self, severity: Severity, open_alert: Option<Severity>) -> bool {
+        match severity {
+            Severity::Recovery => open_alert.is_some(),
+            Severity::Info => self.min_severity == Severity::Info,
+            s => s.rank() >= self.min_severity.rank(),
+        }
+    }
+}
+
+/// The health table (docs/design.md, "Health and severity"). Anything it does not name (including values from a newer API)
+/// is `transitional`: recorded, never alerted.
+pub fn health(peer: &PeerSnapshot) -> Health {
+    let bgp = peer.bgp_status.as_deref();
+    let bfd = peer.bfd_status.as_deref();
+    let uses_bfd = peer.peer_liveness_detection == "bfd";
+    match peer.state.as_str() {
+        "failed" => Health::Down,
+        "failing" => Health::Degraded,
+        "available" if bgp == Some("down") => Health::Down,
+        "available" if uses_bfd && bfd == Some("down") => Health::Down,
+        "available" if bgp == Some("up") && (!uses_bfd || bfd == Some("up")) => Health::Healthy,
+        _ => Health::Transitional,
+    }
+}
+
+fn field_value(peer: &PeerSnapshot, field: Field) -> Option<String> {
+    match field {
+        Field::State => Some(peer.state.clone()),
+        Field::BgpStatus => peer.bgp_status.clone(),
+        Field::BfdStatus => peer.bfd_status.clone(),
+    }
+}
+
+const FIELDS: [Field; 3] = [Field::State, Field::BgpStatus, Field::BfdStatus];
+
+/// Compares the listing with the last known states and returns one transition per peer
+/// that changed, appeared or vanished, in listing order (vanished last).
+pub fn detect(
+    known: &HashMap<String, PeerRecord>,
+    listed: &[PeerSnapshot],
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> Vec<Transition> {
+    let mut detector = Detector::new(observed_at, rules);
+    let mut out = detector.page(known, listed);
+    out.extend(detector.vanished(known));
+    out
+}
+
+/// [`detect`] over a listing that arrives a page at a time, so a cycle never holds more than
+/// one page of it (at 10,000 peers the whole listing is ~16 MB): [`Detector::page`] for each
+/// page in order, then [`Detector::vanished`] once for the known peers no page showed.
+pub struct Detector<'r> {
+    observed_at: Timestamp,
+    rules: &'r Rules,
+    /// Every id listed so far: a peer listed twice counts once, and these are not vanished.
+    seen: HashSet<String>,
+}
+
+impl<'r> Detector<'r> {
+    pub fn new(observed_at: Timestamp, rules: &'r Rules) -> Self {
+        Detector {
+            observed_at,
+            rules,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The transitions of one page of the listing, in its order.
+    pub fn page(
+        &mut self,
+        known: &HashMap<String, PeerRecord>,
+        listed: &[PeerSnapshot],
+    ) -> Vec<Transition> {
+        let (rules, at) = (self.rules, self.observed_at);
+        let mut out = Vec::new();
+        for peer in listed {
+            if !rules.in_scope(&peer.route_server_id)
+                || self.seen.contains(&peer.route_server_peer_id)
+            {
+                continue;
+            }
+            self.seen.insert(peer.route_server_peer_id.clone());
+            let t = match known.get(&peer.route_server_peer_id) {
+                Some(prev) if prev.present => {
+                    changed(prev, peer, at, rules).or_else(|| follow_up(prev, peer, at, rules))
+                }
+                prev => Some(discovered(prev, peer, at, rules)),
+            };
+            out.extend(t);
+        }
+        out
+    }
+
+    /// The known peers in scope that no page showed, by id.
+    pub fn vanished(self, known: &HashMap<String, PeerRecord>) -> Vec<Transition> {
+        let mut vanished: Vec<&PeerRecord> = known
+            .values()
+            .filter(|r| {
+                r.present
+                    && self.rules.in_scope(&r.peer.route_server_id)
+                    && !self.seen.contains(&r.peer.route_server_peer_id)
+            })
+            .collect();
+        vanished.sort_by(|a, b| {
+            a.peer
+                .route_server_peer_id
+                .cmp(&b.peer.route_server_peer_id)
+        });
+        vanished
+            .into_iter()
+            .map(|prev| vanish(prev, self.observed_at, self.rules))
+            .collect()
+    }
+}
+
+fn discovered(
+    prev: Option<&PeerRecord>,
+    peer: &PeerSnapshot,
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> Transition {
+    let health_to = health(peer);
+    let severity = match health_to {
+        Health::Down => Severity::Critical,
+        Health::Degraded => Severity::Warning,
+        _ => Severity::Info,
+    };
+    let changes = FIELDS
+        .iter()
+        .map(|&field| FieldChange {
+            field,
+            from: None,
+            to: field_value(peer, field),
+        })
+        .collect::<Vec<_>>();
+    let event = match health_to {
+        Health::Down | Health::Degraded => trouble_event(peer),
+        _ => Event::PeerDiscovered,
+    };
+    // A peer that vanished and came back keeps its history and its version sequence.
+    let build = Build {
+        prev,
+        kind: TransitionKind::Discovered,
+        observed_at,
+        changes,
+        health_to,
+        severity,
+        event,
+    };
+    build.finish(peer.clone(), true, rules)
+}
+
+fn changed(
+    prev: &PeerRecord,
+    peer: &PeerSnapshot,
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> Option<Transition> {
+    let changes: Vec<FieldChange> = FIELDS
+        .iter()
+        .filter_map(|&field| {
+            let from = field_value(&prev.peer, field);
+            let to = field_value(peer, field);
+            (from != to).then_some(FieldChange { field, from, to })
+        })
+        .collect();
+    if changes.is_empty() {
+        return None;
+    }
+    let health_from = prev.health;
+    let health_to = health(peer);
+    let severity = match health_to {
+        h if h == health_from => Severity::Info,
+        Health::Down => Severity::Critical,
+        Health::Degraded => Severity::Warning,
+        Health::Healthy if prev.open_alert.is_some() => Severity::Recovery,
+        _ => Severity::Info,
+    };
+    let event = match severity {
+        Severity::Critical | Severity::Warning => trouble_event(peer),
+        Severity::Recovery => recovery_event(&changes),
+        _ => info_event(&changes),
+    };
+    let build = Build {
+        prev: Some(prev),
+        kind: TransitionKind::Changed,
+        observed_at,
+        changes,
+        health_to,
+        severity,
+        event,
+    };
+    Some(build.finish(peer.clone(), true, rules))
+}
+
+/// For a peer whose fields did not change: what the alert rules owe on their own, at most one
+/// of (in this order) the flapping peer settling, the alert a mute held back once the mute has
+/// ended, and a reminder of an alert still open.
+fn follow_up(
+    prev: &PeerRecord,
+    peer: &PeerSnapshot,
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> Option<Transition> {
+    let a = &prev.alerting;
+    let unwell = matches!(prev.health, Health::Down | Health::Degraded);
+    let trouble = match prev.health {
+        Health::Down => Severity::Critical,
+        Health::Degraded => Severity::Warning,
+        _ => Severity::Info,
+    };
+    let build = |kind, severity, event| Build {
+        prev: Some(prev),
+        kind,
+        observed_at,
+        changes: Vec::new(),
+        health_to: prev.health,
+        severity,
+        event,
+    };
+    if let Some(since) = a.flapping_since {
+        let last_change = a.health_changes.last().copied().unwrap_or(since);
+        if observed_at.seconds_since(last_change) < rules.flap_hold_secs {
+            return None;
+        }
+        let severity = match prev.health {
+            Health::Healthy if prev.open_alert.is_some() => Severity::Recovery,
+            _ => trouble,
+        };
+        let mut t = build(TransitionKind::Settled, severity, Event::PeerSettled).finish(
+            peer.clone(),
+            true,
+            rules,
+        );
+        t.previous_duration_seconds = Some(observed_at.seconds_since(last_change));
+        return Some(t);
+    }
+    let muted = rules.muted(peer, observed_at);
+    if !muted && a.muted_alert.is_some() && unwell && prev.open_alert.is_none() {
+        return Some(
+            build(TransitionKind::Unmuted, trouble, trouble_event(peer)).finish(
+                peer.clone(),
+                true,
+                rules,
+            ),
+        );
+    }
+    let due = |every: i64| {
+        a.alerted_at.is_some_and(|at| {
+            observed_at.seconds_since(at) >= every * (i64::from(a.reminders_sent) + 1)
+        })
+    };
+    if rules.remind_every_secs > 0
+        && !muted
+        && unwell
+        && matches!(
+            prev.open_alert,
+            Some(Severity::Critical | Severity::Warning)
+        )
+        && due(rules.remind_every_secs)
+    {
+        let severity = prev.open_alert.unwrap_or(trouble);
+        return Some(
+            build(TransitionKind::Reminder, severity, Event::PeerReminder).finish(
+                peer.clone(),
+                true,
+                rules,
+            ),
+        );
+    }
+    None
+}
+
+fn vanish(prev: &PeerRecord, observed_at: Timestamp, rules: &Rules) -> Transition {
+    // Leaving through deleting/deleted is the normal end of a peer; vanishing without it is not.
+    let severity = if matches!(prev.peer.state.as_str(), "deleting" | "deleted") {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    let build = Build {
+        prev: Some(prev),
+        kind: TransitionKind::Vanished,
+        observed_at,
+        changes: Vec::new(),
+        health_to: prev.health,
+        severity,
+        event: Event::PeerVanished,
+    };
+    build.finish(prev.peer.clone(), false, rules)
+}
+
+/// The event that names why a peer is down or degraded.
+fn trouble_event(peer: &PeerSnapshot) -> Event {
+    match peer.state.as_str() {
+        "failed" => Event::PeerFailed,
+        "failing" => Event::PeerFailing,
+        _ if peer.bgp_status.as_deref() == Some("down") => Event::BgpDown,
+        _ => Event::BfdDown,
+    }
+}
+
+fn recovery_event(changes: &[FieldChange]) -> Event {
+    let to = |field| {
+        changes
+            .iter()
+            .find(|c| c.field == field)
+            .map(|c| c.to.as_deref())
+    };
+    if to(Field::State).is_some() {
+        Event::PeerRecovered
+    } else if to(Field::BgpStatus) == Some(Some("up")) {
+        Event::BgpUp
+    } else if to(Field::BfdStatus) == Some(Some("up")) {
+        Event::BfdUp
+    } else {
+        Event::PeerRecovered
+    }
+}
+
+/// For changes that alert nobody: the session event if a session moved, else `peer.changed`.
+fn info_event(changes: &[FieldChange]) -> Event {
+    for c in changes {
+        match (c.field, c.to.as_deref()) {
+            (Field::BgpStatus, Some("up")) => return Event::BgpUp,
+            (Field::BgpStatus, Some("down")) => return Event::BgpDown,
+            (Field::BfdStatus, Some("up")) => return Event::BfdUp,
+            (Field::BfdStatus, Some("down")) => return Event::BfdDown,
+            _ => {}
+        }
+    }
+    Event::PeerChanged
+}
+
+struct Build<'a> {
+    prev: Option<&'a PeerRecord>,
+    kind: TransitionKind,
+    observed_at: Timestamp,
+    changes: Vec<FieldChange>,
+    health_to: Health,
+    severity: Severity,
+    event: Event,
+}
+
+impl Build<'_> {
+    fn finish(self, peer: PeerSnapshot, present: bool, rules: &Rules) -> Transition {
+        let prev_alert = self.prev.and_then(|p| p.open_alert);
+        // A peer that is back after vanishing starts a fresh episode: no recovery owed, and
+        // nothing of its past flapping or mutes carries over.
+        let fresh = self.prev.is_none_or(|p| !p.present);
+        let open_before = if fresh { None } else { prev_alert };
+        let mut alerting = match self.prev {
+            Some(p) if !fresh => p.alerting.clone(),
+            _ => AlertState::default(),
+        };
+        let health_changed = !fresh
+            && self.kind == TransitionKind::Changed
+            && self.prev.is_some_and(|p| p.health != self.health_to);
+        let mut severity = self.severity;
+        let mut event = self.event;
+        let mut suppressed = false;
+
+        // Flap detection: the change that makes one too many in the window alerts once, as
+        // `peer.flapping`; the changes after it are recorded and held back until it settles.
+        if health_changed && rules.flap_threshold > 0 {
+            let window_start = self.observed_at.plus_seconds(-rules.flap_window_secs);
+            alerting.health_changes.retain(|t| *t > window_start);
+            alerting.health_changes.push(self.observed_at);
+            if alerting.flapping_since.is_some() {
+                suppressed = true;
+            } else if alerting.health_changes.len() > rules.flap_threshold as usize {
+                alerting.flapping_since = Some(self.observed_at);
+                severity = Severity::Warning;
+                event = Event::PeerFlapping;
+            }
+        }
+        if self.kind == TransitionKind::Settled {
+            alerting.flapping_since = None;
+            alerting.health_changes.clear();
+        }
+
+        let alert = matches!(severity, Severity::Critical | Severity::Warning);
+        // A mute holds back alerts (remembering the last one, to send once the mute ends);
+        // the recovery of an alert sent before the mute still goes out, closing its thread.
+        // Vanishing too: maintenance may take peers away, and the mute says "expect trouble".
+        if !suppressed && alert && rules.muted(&peer, self.observed_at) {
+            suppressed = true;
+            if rules.notifies(severity, open_before) {
+                alerting.muted_alert = Some(severity);
+            }
+        }
+        if self.kind == TransitionKind::Unmuted {
+            alerting.muted_alert = None;
+        }
+
+        let notify = !suppressed && rules.notifies(severity, open_before);
+        let open_alert = match severity {
+            _ if suppressed => open_before
+                .filter(|_| self.health_to != Health::Healthy || alerting.flapping_since.is_some()),
+            Severity::Critical | Severity::Warning if notify => Some(severity),
+            Severity::Recovery => None,
+            _ if self.kind == TransitionKind::Vanished => None,
+            _ if self.health_to == Health::Healthy => None,
+            _ => open_before,
+        };
+        if notify && alert && self.kind != TransitionKind::Reminder {
+            alerting.alerted_at = Some(self.observed_at);
+            alerting.reminders_sent = 0;
+        }
+        if self.kind == TransitionKind::Reminder {
+            // Count the intervals passed, so a poller that was away sends one, not a burst.
+            let every = rules.remind_every_secs.max(1);
+            let since = alerting
+                .alerted_at
+                .map_or(0, |t| self.observed_at.seconds_since(t));
+            alerting.reminders_sent = u32::try_from(since / every).unwrap_or(u32::MAX);
+        }
+        if open_alert.is_none() {
+            alerting.alerted_at = None;
+            alerting.reminders_sent = 0;
+        }
+        if self.health_to == Health::Healthy || !present {
+            alerting.muted_alert = None;
+        }
+        if !present {
+            alerting = AlertState::default();
+        }
+        let rule_only = matches!(
+            self.kind,
+            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
+        );
+        let record = PeerRecord {
+            peer,
+            first_seen_at: self.prev.map_or(self.observed_at, |p| p.first_seen_at),
+            // The fields did not change for a reminder, a settling or a mute's end.
+            last_changed_at: match self.prev {
+                Some(p) if rule_only => p.last_changed_at,
+                _ => self.observed_at,
+            },
+            present,
+            version: self.prev.map_or(1, |p| p.version + 1),
+            health: self.health_to,
+            open_alert,
+            alerting,
+        };
+        Transition {
+            kind: self.kind,
+            observed_at: self.observed_at,
+            changes: self.changes,
+            health_from: self.prev.filter(|p| p.present).map(|p| p.health),
+            health_to: self.health_to,
+            severity,
+            event,
+            notification: if notify {
+                NotificationState::Pending
+            } else if suppressed {
+                NotificationState::Suppressed
+            } else {
+                NotificationState::NotRequired
+            },
+            previous_observed_at: self.prev.map(|p| p.last_changed_at),
+            previous_duration_seconds: self
+                .prev
+                .map(|p| self.observed_at.seconds_since(p.last_changed_at)),
+            expected_version: self.prev.map(|p| p.version),
+            record,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

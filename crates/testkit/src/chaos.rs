@@ -1,0 +1,929 @@
+//! The fault campaign's history checker (issue 8): pure logic, no AWS. It compares what the
+//! fleet really did (the simulator's change log) with what peerwatch wrote (`PeerTransitions`,
+//! `PeerState`) and delivered (SNS, through an SQS queue), and lists every broken guarantee.
+//!
+//! The model assumes the rules the campaign runs with: `NOTIFY_MIN_SEVERITY=warning`,
+//! `STORM_THRESHOLD=0`, `FLAP_THRESHOLD=0`, `REMIND_EVERY_MINUTES=0` and no mutes. Then every
+//! record is one of discovered/changed/vanished, and whether it is owed a notification follows
+//! from the health table of docs/design.md alone (re-derived here, not taken from `detect`, so that
+//! a wrong decision there shows).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The fields peerwatch records of one peer, as EC2 showed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Values {
+    pub state: String,
+    pub bgp_status: Option<String>,
+    pub bfd_status: Option<String>,
+}
+
+/// A span of time (Unix ms, `end_ms` exclusive; `None`: still so) in which the simulator showed
+/// `values` for one peer (`None`: the peer was not listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interval {
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub values: Option<Values>,
+    /// `bfd` when the peer's liveness detection is BFD.
+    pub liveness: String,
+}
+
+/// One change from the simulator's log (`GET /_sim/log`).
+#[derive(Debug, Clone)]
+pub struct SimChange {
+    pub at_ms: i64,
+    pub peer_id: String,
+    pub to: Option<Values>,
+    pub liveness: String,
+}
+
+/// One `PeerTransitions` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub peer_id: String,
+    pub observed_at_ms: i64,
+    pub kind: String,
+    pub version: i64,
+    /// (field, from, to) for `State`, `BgpStatus`, `BfdStatus`, as stored.
+    pub changes: Vec<(String, Option<String>, Option<String>)>,
+    pub notification_state: String,
+    /// Still carries the outbox's `Pending` marker.
+    pub pending: bool,
+}
+
+/// One SNS delivery: the event JSON's `(routeServerPeerId, version)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delivery {
+    pub peer_id: String,
+    pub version: i64,
+}
+
+/// When one `peerwatch poll` ran (Unix ms) and whether it finished its work (exit 0).
+#[derive(Debug, Clone, Copy)]
+pub struct CycleRun {
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    pub completed: bool,
+}
+
+/// Everything the checker reads.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub changes: Vec<SimChange>,
+    pub records: Vec<Record>,
+    /// `PeerState`: peer id -> `Version`.
+    pub state_versions: BTreeMap<String, i64>,
+    pub deliveries: Vec<Delivery>,
+    pub cycles: Vec<CycleRun>,
+    /// Events after which a notification may be sent twice: cycles killed, and injected faults
+    /// that hid a publish's outcome or failed a write after a publish (see [`check`]).
+    pub ambiguous_events: u64,
+    /// Excuse a missed value when a run that started before it was still running alongside the
+    /// cycle that saw it (see [`check`]): counted in [`Report::missed_under_overlap`] instead.
+    pub excuse_stale_overlap: bool,
+}
+
+/// How far a listing may be from its cycle's `ObservedAt` (stamped just before or just after
+/// the listing, as the cycle is written): a record's values must have been shown within this
+/// long of it.
+pub const LISTING_SLACK_MS: i64 = 30_000;
+
+/// One broken guarantee.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    #[error("{peer}: versions {versions:?} do not run 1, 2, 3, ... one per transition")]
+    Versions { peer: String, versions: Vec<i64> },
+    #[error("{peer}: PeerState Version {state:?}, but the history's last is {history}")]
+    StateVersion {
+        peer: String,
+        state: Option<i64>,
+        history: i64,
+    },
+    #[error("{peer} v{version}: {what}")]
+    WrongChain {
+        peer: String,
+        version: i64,
+        what: String,
+    },
+    #[error(
+        "{peer} v{version}: records {values} which the peer did not show (in this order) before it"
+    )]
+    Phantom {
+        peer: String,
+        version: i64,
+        values: String,
+    },
+    #[error(
+        "{peer}: {values} lasted across a completed cycle ({from_ms}..{to_ms}), but the history then says otherwise"
+    )]
+    Missed {
+        peer: String,
+        values: String,
+        from_ms: i64,
+        to_ms: String,
+    },
+    #[error("{peer} v{version}: notification {state} but the rules say {expected}")]
+    Decision {
+        peer: String,
+        version: i64,
+        state: String,
+        expected: &'static str,
+    },
+    #[error("{peer} v{version}: owed a notification, never delivered")]
+    Undelivered { peer: String, version: i64 },
+    #[error(
+        "{peer} v{version}: delivered {count} times with nothing to excuse it (no kill, no lost response)"
+    )]
+    Duplicate {
+        peer: String,
+        version: i64,
+        count: usize,
+    },
+    #[error("{peer} v{version}: delivered, but no such transition is owed a notification")]
+    Unexpected { peer: String, version: i64 },
+    #[error("{peer} v{version}: still pending after the clean cycles")]
+    LeftPending { peer: String, version: i64 },
+}
+
+/// What was checked, and what failed.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub peers: usize,
+    pub transitions_checked: usize,
+    pub notifications_checked: usize,
+    /// Deliveries beyond the first (allowed when `ambiguous_events > 0`).
+    pub duplicate_deliveries: usize,
+    /// Values a completed cycle saw but the history did not keep, because an overlapping run
+    /// with an older listing wrote after that cycle read the state (excused when asked).
+    pub missed_under_overlap: usize,
+    pub violations: Vec<Violation>,
+}
+
+/// The health table of docs/design.md (unknown values are transitional). Written again from it on
+/// purpose, not taken from `detect::health`: the checker must not borrow its model from the
+/// code it checks, or a wrong row would pass in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Health {
+    Healthy,
+    Degraded,
+    Down,
+    Transitional,
+}
+
+fn health(v: &Values, liveness: &str) -> Health {
+    let bgp = v.bgp_status.as_deref();
+    let bfd = v.bfd_status.as_deref();
+    let uses_bfd = liveness == "bfd";
+    match v.state.as_str() {
+        "failed" => Health::Down,
+        "failing" => Health::Degraded,
+        "available" if bgp == Some("down") => Health::Down,
+        "available" if uses_bfd && bfd == Some("down") => Health::Down,
+        "available" if bgp == Some("up") && (!uses_bfd || bfd == Some("up")) => Health::Healthy,
+        _ => Health::Transitional,
+    }
+}
+
+fn show(v: &Option<Values>) -> String {
+    match v {
+        None => "(not listed)".into(),
+        Some(v) => format!(
+            "{}/bgp {}/bfd {}",
+            v.state,
+            v.bgp_status.as_deref().unwrap_or("-"),
+            v.bfd_status.as_deref().unwrap_or("-")
+        ),
+    }
+}
+
+/// Each peer's timeline from the simulator's log, starting not listed.
+pub fn timelines(changes: &[SimChange]) -> BTreeMap<String, Vec<Interval>> {
+    let mut out: BTreeMap<String, Vec<Interval>> = BTreeMap::new();
+    for c in changes {
+        let line = out.entry(c.peer_id.clone()).or_insert_with(|| {
+            vec![Interval {
+                start_ms: i64::MIN,
+                end_ms: None,
+                values: None,
+                liveness: c.liveness.clone(),
+            }]
+        });
+        if let Some(last) = line.last_mut() {
+            last.end_ms = Some(c.at_ms);
+        }
+        line.push(Interval {
+            start_ms: c.at_ms,
+            end_ms: None,
+            values: c.to.clone(),
+            liveness: c.liveness.clone(),
+        });
+    }
+    out
+}
+
+/// Checks every guarantee of docs/design.md, "Guarantees", that the campaign can observe:
+///
+/// - history: per peer, `Version` runs 1, 2, 3, ... (one per transition, no two alike), the
+///   PeerState `Version` is the last; each record's `from` is what the one before left, and its
+///   values were really listed, in this order, within [`LISTING_SLACK_MS`] of `ObservedAt`;
+///   every value that lasted across a completed cycle (exit 0) is recorded.
+/// - notifications: a record is owed one exactly when the rules say so; each owed one is
+///   delivered at least once; nothing else is delivered; nothing is left pending.
+/// - duplicates: delivery is at least once, so a transition may arrive twice, but only after
+///   an event that leaves a run unsure whether its publish happened or was marked: a cycle
+///   killed, a publish whose response was lost, or a failed write after a publish. Without
+///   any such event (`ambiguous_events == 0`), a second delivery is a violation.
+pub fn check(obs: &Observed) -> Report {
+    let lines = timelines(&obs.changes);
+    let mut by_peer: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    for r in &obs.records {
+        by_peer.entry(r.peer_id.as_str()).or_default().push(r);
+    }
+    let mut report = Report {
+        peers: lines.len().max(by_peer.len()),
+        transitions_checked: obs.records.len(),
+        ..Report::default()
+    };
+    let v = &mut report.violations;
+    // (peer, version) of each transition owed a notification, with how often it was delivered.
+    let mut owed: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    let empty = Vec::new();
+
+    for (peer, records) in &mut by_peer {
+        records.sort_by_key(|r| (r.version, r.observed_at_ms));
+        let versions: Vec<i64> = records.iter().map(|r| r.version).collect();
+        if versions.iter().enumerate().any(|(i, &n)| n != i as i64 + 1) {
+            v.push(Violation::Versions {
+                peer: peer.to_string(),
+                versions: versions.clone(),
+            });
+        }
+        let last = versions.last().copied().unwrap_or(0);
+        let state = obs.state_versions.get(*peer).copied();
+        if state != Some(last) {
+            v.push(Violation::StateVersion {
+                peer: peer.to_string(),
+                state,
+                history: last,
+            });
+        }
+        let line = lines.get(*peer).unwrap_or(&empty);
+        let liveness = line.last().map_or("", |i| i.liveness.as_str());
+        // Replays the records: the values they leave, the open alert, the timeline position.
+        let mut current: Option<Values> = None;
+        let mut open_alert = false;
+        let mut position: Option<usize> = None;
+        for r in records.iter() {
+            let wrong = |what: String| Violation::WrongChain {
+                peer: peer.to_string(),
+                version: r.version,
+                what,
+            };
+            let before = current.clone();
+            match (r.kind.as_str(), &current) {
+                ("discovered", None) => {
+                    let to = |f: &str| {
+                        r.changes
+                            .iter()
+                            .find(|c| c.0 == f)
+                            .and_then(|c| c.2.clone())
+                    };
+                    if r.changes.iter().any(|c| c.1.is_some()) {
+                        v.push(wrong("a discovery with a `from` value".into()));
+                    }
+                    current = Some(Values {
+                        state: to("State").unwrap_or_default(),
+                        bgp_status: to("BgpStatus"),
+                        bfd_status: to("BfdStatus"),
+                    });
+                }
+                ("changed", Some(cur)) => {
+                    let mut next = cur.clone();
+                    if r.changes.is_empty() {
+                        v.push(wrong("a change that changes nothing".into()));
+                    }
+                    for (field, from, to) in &r.changes {
+                        let slot = match field.as_str() {
+                            "State" => {
+                                if from.as_deref() != Some(cur.state.as_str()) {
+                                    v.push(wrong(format!(
+                                        "State from {from:?}, was {}",
+                                        cur.state
+                                    )));
+                                }
+                                next.state = to.clone().unwrap_or_default();
+                                continue;
+                            }
+                            "BgpStatus" => &mut next.bgp_status,
+                            "BfdStatus" => &mut next.bfd_status,
+                            other => {
+                                v.push(wrong(format!("unknown field {other}")));
+                                continue;
+                            }
+                        };
+                        if from != slot {
+                            v.push(wrong(format!("{field} from {from:?}, was {slot:?}")));
+                        }
+                        if from == to {
+                            v.push(wrong(format!("{field} from {from:?} to the same")));
+                        }
+                        *slot = to.clone();
+                    }
+                    current = Some(next);
+                }
+                ("vanished", Some(_)) => current = None,
+                (kind, cur) => {
+                    v.push(wrong(format!(
+                        "a `{kind}` record when the last recorded was {}",
+                        show(cur)
+                    )));
+                    continue;
+                }
+            }
+            // Really listed, after what the previous record matched, near ObservedAt.
+            let found = line.iter().enumerate().position(|(i, iv)| {
+                position.is_none_or(|p| i > p)
+                    && iv.values == current
+                    && iv.start_ms <= r.observed_at_ms + LISTING_SLACK_MS
+                    && iv
+                        .end_ms
+                        .is_none_or(|end| end > r.observed_at_ms - LISTING_SLACK_MS)
+            });
+            match found {
+                Some(i) => position = Some(i),
+                None => v.push(Violation::Phantom {
+                    peer: peer.to_string(),
+                    version: r.version,
+                    values: show(&current),
+                }),
+            }
+            // The notification the rules owe (min severity warning, no flap/storm/reminder).
+            let live = line
+                .get(position.unwrap_or(0))
+                .map_or(liveness, |i| i.liveness.as_str());
+            let h_from = before.as_ref().map(|b| health(b, live));
+            let h_to = current.as_ref().map(|c| health(c, live));
+            let owes = match (r.kind.as_str(), h_from, h_to) {
+                ("discovered", _, Some(h)) => {
+                    open_alert = matches!(h, Health::Down | Health::Degraded);
+                    open_alert
+                }
+                ("changed", Some(a), Some(b)) if a != b => match b {
+                    Health::Down | Health::Degraded => {
+                        open_alert = true;
+                        true
+                    }
+                    Health::Healthy => std::mem::replace(&mut open_alert, false),
+                    Health::Transitional => false,
+                },
+                ("changed", _, Some(Health::Healthy)) => {
+                    open_alert = false;
+                    false
+                }
+                ("vanished", _, _) => {
+                    open_alert = false;
+                    !matches!(
+                        before.as_ref().map(|b| b.state.as_str()),
+                        Some("deleting" | "deleted")
+                    )
+                }
+                _ => false,
+            };
+            let notified = matches!(r.notification_state.as_str(), "sent" | "pending");
+            if owes != notified {
+                v.push(Violation::Decision {
+                    peer: peer.to_string(),
+                    version: r.version,
+                    state: r.notification_state.clone(),
+                    expected: if owes { "sent" } else { "not-required" },
+                });
+            }
+            if owes {
+                owed.insert((peer.to_string(), r.version), 0);
+            }
+            if r.pending {
+                v.push(Violation::LeftPending {
+                    peer: peer.to_string(),
+                    version: r.version,
+                });
+            }
+        }
+    }
+
+    // Completeness: when a completed cycle ran wholly inside a span of one value, the history
+    // as of that cycle's end (the last version observed by then) says that value. (Not "a
+    // record inside the span": a blip too short for any cycle to see leaves the value as it
+    // was recorded before.)
+    for (peer, line) in &lines {
+        let records = by_peer.get(peer.as_str()).map_or(&[][..], |r| &r[..]);
+        for iv in line.iter().skip(1) {
+            let end = iv.end_ms.unwrap_or(i64::MAX);
+            let within = obs
+                .cycles
+                .iter()
+                .filter(|c| c.completed && c.started_ms >= iv.start_ms && c.ended_ms < end);
+            for c in within {
+                let last = records
+                    .iter()
+                    .filter(|r| r.observed_at_ms <= c.ended_ms)
+                    .max_by_key(|r| r.version);
+                let known = last.and_then(|r| replayed_values(records, r));
+                // A run that listed before the value began, still running beside `c`, may
+                // write its older view after `c` read the state: `c` then saw no change, and
+                // the older view stands until the next cycle. The Version condition cannot
+                // tell (no version moved between them); only runs that never overlap could.
+                let stale = obs.cycles.iter().any(|o| {
+                    o.started_ms < iv.start_ms
+                        && o.started_ms < c.ended_ms
+                        && o.ended_ms > c.started_ms
+                });
+                if known != iv.values && stale && obs.excuse_stale_overlap {
+                    report.missed_under_overlap += 1;
+                    break;
+                }
+                if known != iv.values {
+                    v.push(Violation::Missed {
+                        peer: peer.clone(),
+                        values: show(&iv.values),
+                        from_ms: iv.start_ms,
+                        to_ms: iv.end_ms.map_or("now".into(), |e| e.to_string()),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+
+    for d in &obs.deliveries {
+        match owed.get_mut(&(d.peer_id.clone(), d.version)) {
+            Some(n) => *n += 1,
+            None => v.push(Violation::Unexpected {
+                peer: d.peer_id.clone(),
+                version: d.version,
+            }),
+        }
+    }
+    report.notifications_checked = owed.len();
+    for ((peer, version), n) in owed {
+        match n {
+            0 => v.push(Violation::Undelivered { peer, version }),
+            1 => {}
+            n => {
+                report.duplicate_deliveries += n - 1;
+                if obs.ambiguous_events == 0 {
+                    v.push(Violation::Duplicate {
+                        peer,
+                        version,
+                        count: n,
+                    });
+                }
+            }
+        }
+    }
+    report
+}
+
+/// The values a peer had after record `r`, replaying its records in version order.
+fn replayed_values(records: &[&Record], r: &Record) -> Option<Values> {
+    let mut cur: Option<Values> = None;
+    for x in records {
+        match x.kind.as_str() {
+            "vanished" => cur = None,
+            _ => {
+                let mut next = cur.clone().unwrap_or(Values {
+                    state: String::new(),
+                    bgp_status: None,
+                    bfd_status: None,
+                });
+                for (field, _, to) in &x.changes {
+                    match field.as_str() {
+                        "State" => next.state = to.clone().unwrap_or_default(),
+                        "BgpStatus" => next.bgp_status = to.clone(),
+                        "BfdStatus" => next.bfd_status = to.clone(),
+                        _ => {}
+                    }
+                }
+                cur = Some(next);
+            }
+        }
+        if std::ptr::eq(*x, r) {
+            break;
+        }
+    }
+    cur
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} peers, {} transitions, {} notifications checked, {} duplicate deliveries, {} violations",
+            self.peers,
+            self.transitions_checked,
+            self.notifications_checked,
+            self.duplicate_deliveries,
+            self.violations.len()
+        )?;
+        for v in &self.violations {
+            write!(f, "\n  {v}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "rsp-1";
+
+    fn vals(state: &str, bgp: &str, bfd: &str) -> Option<Values> {
+        Some(Values {
+            state: state.into(),
+            bgp_status: Some(bgp.into()),
+            bfd_status: Some(bfd.into()),
+        })
+    }
+
+    fn change(at_ms: i64, to: Option<Values>) -> SimChange {
+        SimChange {
+            at_ms,
+            peer_id: P.into(),
+            to,
+            liveness: "bfd".into(),
+        }
+    }
+
+    fn rec(
+        version: i64,
+        at: i64,
+        kind: &str,
+        changes: &[(&str, Option<&str>, Option<&str>)],
+        n: &str,
+    ) -> Record {
+        Record {
+            peer_id: P.into(),
+            observed_at_ms: at,
+            kind: kind.into(),
+            version,
+            changes: changes
+                .iter()
+                .map(|(f, a, b)| (f.to_string(), a.map(str::to_string), b.map(str::to_string)))
+                .collect(),
+            notification_state: n.into(),
+            pending: false,
+        }
+    }
+
+    /// A peer created healthy, BGP down, back up; cycles at 1.5 s, 2.5 s and 3.5 s saw each.
+    fn good() -> Observed {
+        Observed {
+            changes: vec![
+                change(1000, vals("available", "up", "up")),
+                change(2000, vals("available", "down", "up")),
+                change(3000, vals("available", "up", "up")),
+            ],
+            records: vec![
+                rec(
+                    1,
+                    1500,
+                    "discovered",
+                    &[
+                        ("State", None, Some("available")),
+                        ("BgpStatus", None, Some("up")),
+                        ("BfdStatus", None, Some("up")),
+                    ],
+                    "not-required",
+                ),
+                rec(
+                    2,
+                    2500,
+                    "changed",
+                    &[("BgpStatus", Some("up"), Some("down"))],
+                    "sent",
+                ),
+                rec(
+                    3,
+                    3500,
+                    "changed",
+                    &[("BgpStatus", Some("down"), Some("up"))],
+                    "sent",
+                ),
+            ],
+            state_versions: [(P.to_string(), 3)].into(),
+            deliveries: vec![
+                Delivery {
+                    peer_id: P.into(),
+                    version: 2,
+                },
+                Delivery {
+                    peer_id: P.into(),
+                    version: 3,
+                },
+            ],
+            cycles: [1400, 2400, 3400]
+                .iter()
+                .map(|&s| CycleRun {
+                    started_ms: s,
+                    ended_ms: s + 200,
+                    completed: true,
+                })
+                .collect(),
+            ambiguous_events: 0,
+            excuse_stale_overlap: false,
+        }
+    }
+
+    fn kinds(obs: &Observed) -> Vec<&'static str> {
+        check(obs)
+            .violations
+            .iter()
+            .map(|v| match v {
+                Violation::Versions { .. } => "versions",
+                Violation::StateVersion { .. } => "state-version",
+                Violation::WrongChain { .. } => "chain",
+                Violation::Phantom { .. } => "phantom",
+                Violation::Missed { .. } => "missed",
+                Violation::Decision { .. } => "decision",
+                Violation::Undelivered { .. } => "undelivered",
+                Violation::Duplicate { .. } => "duplicate",
+                Violation::Unexpected { .. } => "unexpected",
+                Violation::LeftPending { .. } => "pending",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_true_history_passes() {
+        let r = check(&good());
+        assert!(r.violations.is_empty(), "{r}");
+        assert_eq!((r.transitions_checked, r.notifications_checked), (3, 2));
+    }
+
+    #[test]
+    fn a_duplicated_transition_is_caught() {
+        let mut obs = good();
+        let mut dup = obs.records[1].clone();
+        dup.observed_at_ms += 10;
+        obs.records.push(dup);
+        let k = kinds(&obs);
+        assert!(k.contains(&"versions") && k.contains(&"chain"), "{k:?}");
+    }
+
+    #[test]
+    fn a_missing_transition_is_caught() {
+        let mut obs = good();
+        obs.records.remove(1);
+        obs.records[1].version = 2;
+        obs.state_versions.insert(P.into(), 2);
+        let k = kinds(&obs);
+        assert!(k.contains(&"missed") && k.contains(&"chain"), "{k:?}");
+    }
+
+    #[test]
+    fn a_wrong_from_or_to_is_caught() {
+        let mut obs = good();
+        obs.records[1].changes[0].2 = Some("idle".into());
+        let k = kinds(&obs);
+        assert!(k.contains(&"phantom") && k.contains(&"chain"), "{k:?}");
+    }
+
+    #[test]
+    fn a_skipped_version_is_caught() {
+        let mut obs = good();
+        obs.records[2].version = 4;
+        obs.deliveries[1].version = 4;
+        obs.state_versions.insert(P.into(), 4);
+        assert_eq!(kinds(&obs), ["versions"]);
+        obs.state_versions.insert(P.into(), 3);
+        assert_eq!(kinds(&obs), ["versions", "state-version"]);
+    }
+
+    #[test]
+    fn an_undelivered_or_doubled_or_unowed_alert_is_caught() {
+        let mut obs = good();
+        obs.deliveries.remove(0);
+        assert_eq!(kinds(&obs), ["undelivered"]);
+        let mut obs = good();
+        obs.deliveries.push(obs.deliveries[0].clone());
+        assert_eq!(kinds(&obs), ["duplicate"]);
+        // After a kill (or a lost response) a second delivery is what at least once allows.
+        obs.ambiguous_events = 1;
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+        assert_eq!(r.duplicate_deliveries, 1);
+        let mut obs = good();
+        obs.deliveries.push(Delivery {
+            peer_id: P.into(),
+            version: 1,
+        });
+        assert_eq!(kinds(&obs), ["unexpected"]);
+    }
+
+    #[test]
+    fn a_wrong_decision_and_a_leftover_pending_are_caught() {
+        let mut obs = good();
+        obs.records[2].notification_state = "not-required".into();
+        let k = kinds(&obs);
+        assert_eq!(k, ["decision"]);
+        let mut obs = good();
+        obs.records[1].pending = true;
+        assert_eq!(kinds(&obs), ["pending"]);
+    }
+
+    #[test]
+    fn a_reversed_history_is_caught() {
+        // A run that listed before another recorded, and wrote after it, against the newer state.
+        let mut obs = good();
+        obs.changes
+            .insert(2, change(2100, vals("available", "down", "down")));
+        obs.changes[3].at_ms = 3000;
+        obs.records = vec![
+            obs.records[0].clone(),
+            rec(
+                2,
+                2200,
+                "changed",
+                &[
+                    ("BgpStatus", Some("up"), Some("down")),
+                    ("BfdStatus", Some("up"), Some("down")),
+                ],
+                "sent",
+            ),
+            rec(
+                3,
+                2050,
+                "changed",
+                &[("BfdStatus", Some("down"), Some("up"))],
+                "not-required",
+            ),
+            rec(
+                4,
+                3500,
+                "changed",
+                &[("BgpStatus", Some("down"), Some("up"))],
+                "sent",
+            ),
+        ];
+        obs.state_versions.insert(P.into(), 4);
+        obs.deliveries = vec![
+            Delivery {
+                peer_id: P.into(),
+                version: 2,
+            },
+            Delivery {
+                peer_id: P.into(),
+                version: 4,
+            },
+        ];
+        assert!(kinds(&obs).contains(&"phantom"), "{:?}", kinds(&obs));
+    }
+
+    #[test]
+    fn a_change_between_cycles_needs_no_record() {
+        let mut obs = good();
+        // Down for 100 ms between two cycles: nothing lasted across one, nothing owed.
+        obs.changes
+            .insert(1, change(1700, vals("available", "up", "down")));
+        obs.changes
+            .insert(2, change(1800, vals("available", "up", "up")));
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+    }
+
+    #[test]
+    fn a_blip_back_to_the_recorded_value_needs_no_record() {
+        let mut obs = good();
+        // BGP down at 2 s, a 5 ms blip of BFD at 2.6 s, cycles at 2.7 s: still "down" as recorded.
+        obs.changes
+            .insert(2, change(2600, vals("available", "down", "down")));
+        obs.changes
+            .insert(3, change(2605, vals("available", "down", "up")));
+        obs.cycles.push(CycleRun {
+            started_ms: 2700,
+            ended_ms: 2800,
+            completed: true,
+        });
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+    }
+
+    /// What CHAOS_SEED=2 showed: run A lists "up", BGP goes down, runs B and C list "down" and
+    /// read the state (still "down" from before): no change for them. A then writes its older
+    /// "up". The peer vanishes before the next cycle: "down" is never recorded.
+    #[test]
+    fn a_stale_overlapping_write_is_caught_or_excused_on_request() {
+        let mut obs = good();
+        obs.changes[2].at_ms = 2700; // up again at 2.7 s
+        obs.changes
+            .insert(2, change(2600, vals("available", "up", "up")));
+        obs.changes
+            .insert(3, change(2650, vals("available", "down", "up")));
+        obs.records[2].observed_at_ms = 2620; // A's listing, before 2.65 s, written last
+        obs.records.truncate(2);
+        obs.records.push(rec(
+            3,
+            2620,
+            "changed",
+            &[("BgpStatus", Some("down"), Some("up"))],
+            "sent",
+        ));
+        obs.records.push(rec(
+            4,
+            2750,
+            "changed",
+            &[("BgpStatus", Some("up"), Some("down"))],
+            "sent",
+        ));
+        obs.records.push(rec(
+            5,
+            3500,
+            "changed",
+            &[("BgpStatus", Some("down"), Some("up"))],
+            "sent",
+        ));
+        obs.state_versions.insert(P.into(), 5);
+        obs.changes
+            .insert(4, change(2740, vals("available", "down", "up")));
+        obs.changes[5].at_ms = 3000;
+        obs.deliveries = (2..=5)
+            .map(|version| Delivery {
+                peer_id: P.into(),
+                version,
+            })
+            .collect();
+        obs.cycles = vec![
+            CycleRun {
+                started_ms: 1400,
+                ended_ms: 1600,
+                completed: true,
+            },
+            CycleRun {
+                started_ms: 2400,
+                ended_ms: 2500,
+                completed: true,
+            },
+            // A: lists at 2.6 s, writes late; B inside "down" (2.65-2.7 s) beside A.
+            CycleRun {
+                started_ms: 2605,
+                ended_ms: 2698,
+                completed: true,
+            },
+            CycleRun {
+                started_ms: 2655,
+                ended_ms: 2690,
+                completed: true,
+            },
+            CycleRun {
+                started_ms: 3400,
+                ended_ms: 3600,
+                completed: true,
+            },
+        ];
+        // records: v3 "up" observed at 2.62 s (A), so as of B's end the history says "up".
+        obs.records[3].observed_at_ms = 2745;
+        let k = kinds(&obs);
+        assert_eq!(k, ["missed"], "{}", check(&obs));
+        obs.excuse_stale_overlap = true;
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+        assert_eq!(r.missed_under_overlap, 1);
+    }
+
+    #[test]
+    fn unknown_values_and_vanishing() {
+        let mut obs = good();
+        obs.changes.push(change(4000, vals("quantum", "up", "up")));
+        obs.changes.push(change(5000, None));
+        obs.records.push(rec(
+            4,
+            4500,
+            "changed",
+            &[("State", Some("available"), Some("quantum"))],
+            "not-required",
+        ));
+        obs.records.push(rec(5, 5500, "vanished", &[], "sent"));
+        obs.state_versions.insert(P.into(), 5);
+        obs.deliveries.push(Delivery {
+            peer_id: P.into(),
+            version: 5,
+        });
+        obs.cycles.push(CycleRun {
+            started_ms: 4400,
+            ended_ms: 4600,
+            completed: true,
+        });
+        obs.cycles.push(CycleRun {
+            started_ms: 5400,
+            ended_ms: 5600,
+            completed: true,
+        });
+        let r = check(&obs);
+        assert!(r.violations.is_empty(), "{r}");
+        // The vanishing unrecorded: missed, and the PeerState version is ahead of the history.
+        obs.records.pop();
+        assert!(kinds(&obs).contains(&"missed"));
+    }
+}
