@@ -120,22 +120,6 @@ pub fn tag_value(tags: &std::collections::BTreeMap<String, String>) -> Option<&s
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    fn record(target: &str, until: Option<&str>, reason: Option<&str>) -> MuteRecord {
-        MuteRecord {
-            mute: Mute {
-                target: MuteTarget::parse(target).unwrap(),
-                until: until.map(t),
-            },
-            reason: reason.map(Into::into),
-            created_at: t("2026-11-25T19:05:00.123Z"),
-            created_by: "ops".into(),
-        }
-    }
-
     #[test]
     fn a_target_is_a_peer_or_a_route_server() {
         let peer = MuteTarget::parse("rsp-0a1").unwrap();
@@ -157,7 +141,15 @@ mod tests {
 
     #[test]
     fn json_names_target_and_until_in_camel_case() {
-        let r = record("rsp-1", None, Some("maintenance"));
+        let r = MuteRecord {
+            mute: Mute {
+                target: MuteTarget::parse("rsp-1").unwrap(),
+                until: None,
+            },
+            reason: Some("maintenance".into()),
+            created_at: "2026-11-25T19:05:00.123Z".parse().unwrap(),
+            created_by: "ops".into(),
+        };
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             serde_json::json!({"target": "rsp-1", "until": null, "reason": "maintenance",

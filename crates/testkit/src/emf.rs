@@ -236,7 +236,7 @@ fn chars_within(s: &str, min: usize, max: usize, what: &str) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerwatch_core::metrics::{CycleMetrics, NAMESPACE, PeerHealth, from_cycle};
+    use peerwatch_core::metrics::{NAMESPACE, PeerHealth, from_cycle};
     use peerwatch_core::model::{Health, PeerRecord};
     use peerwatch_core::summary::Summary;
     use serde_json::json;
@@ -247,41 +247,36 @@ mod tests {
         crate::fixtures::peer_record(peer, rs, health, bgp, present, NOW_MS)
     }
 
+    /// Seven peers over three route servers, every health, one vanished.
     fn fleet() -> Vec<PeerRecord> {
-        vec![
-            record("rsp-a1", "rs-a", Health::Healthy, "up", true),
-            record("rsp-a2", "rs-a", Health::Down, "down", true),
-            record("rsp-a3", "rs-a", Health::Degraded, "up", true),
-            record("rsp-a4", "rs-a", Health::Healthy, "up", false),
-            record("rsp-b1", "rs-b", Health::Transitional, "down", true),
-            record("rsp-b2", "rs-b", Health::Healthy, "up", true),
-            record("rsp-c1", "rs-c", Health::Down, "down", false),
-        ]
+        let healths = [
+            Health::Healthy,
+            Health::Down,
+            Health::Degraded,
+            Health::Transitional,
+        ];
+        (0..7)
+            .map(|i| {
+                let bgp = if i % 2 == 0 { "up" } else { "down" };
+                let rs = ["rs-a", "rs-b", "rs-c"][i % 3];
+                record(&format!("rsp-{i}"), rs, healths[i % 4], bgp, i != 3)
+            })
+            .collect()
     }
 
     fn summary() -> Summary {
         Summary {
-            peers_seen: 5,
-            transitions_recorded: 3,
-            notifications_sent: 2,
-            notifications_retried: 1,
-            duration_ms: 212,
+            transitions_recorded: 4,
+            notifications_sent: 1,
+            duration_ms: 95,
             ..Summary::default()
         }
     }
 
-    fn healths(records: &[PeerRecord]) -> Vec<PeerHealth> {
-        records.iter().filter_map(PeerHealth::of).collect()
-    }
-
-    fn metrics(peer_metrics: bool) -> CycleMetrics {
-        from_cycle(
-            &summary(),
-            &healths(&fleet()),
-            "pw-poller",
-            NOW_MS,
-            peer_metrics,
-        )
+    /// The lines of one cycle over [`fleet`].
+    fn cycle_lines(peer_metrics: bool) -> Vec<Value> {
+        let peers: Vec<PeerHealth> = fleet().iter().filter_map(PeerHealth::of).collect();
+        from_cycle(&summary(), &peers, "pw-poller", NOW_MS, peer_metrics).lines()
     }
 
     #[test]
@@ -293,7 +288,7 @@ mod tests {
     #[test]
     fn every_line_is_valid_emf() {
         for peer_metrics in [false, true] {
-            let lines = metrics(peer_metrics).lines();
+            let lines = cycle_lines(peer_metrics);
             assert!(!lines.is_empty());
             for line in &lines {
                 validate_emf(line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -319,7 +314,17 @@ mod tests {
                 )
             })
             .collect();
-        let lines = from_cycle(&summary(), &healths(&records), "pw-poller", NOW_MS, true).lines();
+        let lines = from_cycle(
+            &summary(),
+            &records
+                .iter()
+                .filter_map(PeerHealth::of)
+                .collect::<Vec<_>>(),
+            "pw-poller",
+            NOW_MS,
+            true,
+        )
+        .lines();
         assert_eq!(lines.len(), 40 + 1 + 2000);
         for line in &lines {
             validate_emf(line).unwrap();

@@ -980,7 +980,7 @@ fn parse_args() -> Result<Args, Error> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+pub async fn main() -> Result<(), Error> {
     let Args {
         sizes,
         all_storms,
