@@ -34,7 +34,7 @@ build:
 ## test: the whole suite, emulators included (what .ci/run calls): every crate's unit tests,
 ##   the integration binary tests/it (it runs the binaries `build` made), then the boto3 checks
 test: venv build
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace
 	ROUTE_SERVER_SIM_BIN=target/debug/route-server-sim $(PY) -m pytest -q tests/python
 
 ## demo: the poller's job end to end on local emulators (moto + route-server-sim), no AWS account
