@@ -91,17 +91,20 @@ lambda-invoke: venv
 ##   The simulator's own describe benchmark: cargo run --release -p peerwatch-tools --bin sim-fleet
 BENCH_ARGS ?=
 bench: venv
-	$(CARGO) build --release -p route-server-sim -p peerwatch-cli -p peerwatch-tools --bins
+	$(CARGO) build --release --workspace --bins
 	PEERWATCH_PYTHON=$(abspath $(PY)) target/release/bench $(BENCH_ARGS)
 
 ## cold-start: the deployable zip (cargo lambda build --release) and its binary's start-up time to
-##   the first Lambda runtime API request, with its memory then (figures printed, not asserted)
+##   the first Lambda runtime API request, with its memory then (figures printed, not asserted).
+##   The tools are built with the rest of the workspace (`build`): a build of one package alone
+##   resolves features for it alone and would compile the SDK once more.
 cold-start: venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO_LAMBDA) lambda build --release -p peerwatch-poller --bin poller --output-format zip
 	ls -l target/lambda/poller/bootstrap.zip
 	$(PY) -m zipfile -e target/lambda/poller/bootstrap.zip target/lambda/poller/
 	chmod +x target/lambda/poller/bootstrap
-	$(CARGO) run -p peerwatch-tools --bin cold-start -- target/lambda/poller/bootstrap 20
+	$(CARGO) build --workspace --bins
+	target/debug/cold-start target/lambda/poller/bootstrap 20
 
 ## profile-matrix: release profiles compared by measurement (build time, bootstrap and zip size,
 ##   cold start, CPU and peak RSS of a 10,000-peer steady cycle); about 13 minutes per profile.

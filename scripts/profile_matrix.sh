@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 if [ $# -eq 0 ]; then
     set -- default=3:thin:1:abort size=s:fat:1:unwind speed=3:fat:1:unwind
 fi
-cargo build --offline -p peerwatch-tools -p route-server-sim --bins
+cargo build --offline --workspace --bins
 
 for spec in "$@"; do
     name=${spec%%=*}
