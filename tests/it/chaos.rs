@@ -1,4 +1,4 @@
-//! The fault campaign (issue 8): per seed, a random scenario evolves a simulated fleet while
+//! The fault campaign (docs/reliability.md): per seed, a random scenario evolves a simulated fleet while
 //! real `peerwatch poll` processes run against it through faults (EC2 throttling and 5xx from
 //! the simulator; DynamoDB and SNS errors, timeouts and lost responses from
 //! `scripts/fault_proxy.py`; overlapping runs; SIGKILL), then clean cycles drain the outbox and

@@ -134,49 +134,50 @@ impl Config {
                 }
             },
         };
-        let whole = |name: &'static str, default: u32, max: u32, why: &'static str| match get(name)
-        {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    value: v,
-                    why,
-                }),
-        };
+        let whole =
+            |name: &'static str,
+             default: u32,
+             range: std::ops::RangeInclusive<u32>,
+             why: &'static str| match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u32>().ok().filter(|n| range.contains(n)).ok_or(
+                    ConfigError::Invalid {
+                        name,
+                        value: v,
+                        why,
+                    },
+                ),
+            };
         let d = Alerting::default();
         let alerting = Alerting {
             storm_threshold: whole(
                 STORM_THRESHOLD,
                 d.storm_threshold,
-                100_000,
+                0..=100_000,
                 "expected a whole number of alerts (0 never groups)",
             )?,
             flap_threshold: whole(
                 FLAP_THRESHOLD,
                 d.flap_threshold,
-                1_000,
+                0..=1_000,
                 "expected a whole number of health changes (0 turns flap detection off)",
             )?,
             flap_window_minutes: whole(
                 FLAP_WINDOW_MINUTES,
                 d.flap_window_minutes,
-                10_080,
+                0..=10_080,
                 "expected whole minutes, 0 to 10080 (a week)",
             )?,
             flap_hold_minutes: whole(
                 FLAP_HOLD_MINUTES,
                 d.flap_hold_minutes,
-                10_080,
+                0..=10_080,
                 "expected whole minutes, 0 to 10080 (a week)",
             )?,
             remind_every_minutes: whole(
                 REMIND_EVERY_MINUTES,
                 d.remind_every_minutes,
-                525_600,
+                0..=525_600,
                 "expected whole minutes (0 turns reminders off)",
             )?,
             peer_metrics: match get(PEER_METRICS).map(|v| v.to_ascii_lowercase()) {
@@ -195,16 +196,9 @@ impl Config {
         let write_concurrency = whole(
             WRITE_CONCURRENCY,
             DEFAULT_WRITE_CONCURRENCY as u32,
-            256,
+            1..=256,
             "expected a whole number of writes in flight, 1 to 256",
         )?;
-        if write_concurrency == 0 {
-            return Err(ConfigError::Invalid {
-                name: WRITE_CONCURRENCY,
-                value: "0".into(),
-                why: "expected a whole number of writes in flight, 1 to 256",
-            });
-        }
         Ok(Config {
             write_concurrency: write_concurrency as usize,
             peer_state_table,

@@ -26,6 +26,9 @@ pub mod report;
 pub mod storm;
 pub mod summary;
 
+#[cfg(test)]
+mod testing;
+
 /// An error and its causes on one line, for logs and messages.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();

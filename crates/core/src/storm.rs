@@ -75,6 +75,7 @@ mod storm_tests {
     use super::*;
     use crate::detect::{Rules, detect};
     use crate::model::{PeerRecord, PeerSnapshot, Severity};
+    use crate::testing::{at, second_cycle};
 
     fn peer(rs: &str, i: usize) -> PeerSnapshot {
         PeerSnapshot {
@@ -94,28 +95,11 @@ mod storm_tests {
         fleet: &[(&str, usize)],
         change: impl Fn(usize, &mut PeerSnapshot),
     ) -> (HashMap<String, PeerRecord>, Vec<Transition>) {
-        let peers: Vec<PeerSnapshot> = fleet
+        let peers = fleet
             .iter()
             .flat_map(|&(rs, n)| (0..n).map(move |i| peer(rs, i)))
             .collect();
-        let at = |s: i64| Timestamp::from_millis(1_795_000_000_000 + s * 1000).unwrap();
-        let mut known: HashMap<String, PeerRecord> = detect(&HashMap::new(), &peers, at(0), rules)
-            .into_iter()
-            .map(|t| (t.peer_id().to_string(), t.record))
-            .collect();
-        let changed: Vec<PeerSnapshot> = peers
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut p)| {
-                change(i, &mut p);
-                p
-            })
-            .collect();
-        let out = detect(&known, &changed, at(60), rules);
-        for t in &out {
-            known.insert(t.peer_id().to_string(), t.record.clone());
-        }
-        (known, out)
+        second_cycle(rules, peers, change)
     }
 
     fn ids(trs: &[Transition], groups: &[Vec<usize>]) -> Vec<Vec<String>> {
@@ -189,7 +173,7 @@ mod storm_tests {
                 p
             })
             .collect();
-        let at = Timestamp::from_millis(1_795_000_000_000 + 120_000).unwrap();
+        let at = at(120);
         let trs = detect(&known, &listing, at, &rules);
         let groups = storm_groups(&trs, 5);
         assert_eq!(groups.len(), 2);
@@ -208,7 +192,7 @@ mod storm_tests {
     #[test]
     fn new_peers_coming_up_are_never_a_storm() {
         let peers: Vec<PeerSnapshot> = (0..20).map(|i| peer("rs-a", i)).collect();
-        let at = Timestamp::from_millis(1_795_000_000_000).unwrap();
+        let at = at(0);
         let trs = detect(&HashMap::new(), &peers, at, &Rules::default());
         assert!(storm_groups(&trs, 1).is_empty());
     }

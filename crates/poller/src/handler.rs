@@ -42,7 +42,7 @@ impl From<HandlerError> for Diagnostic {
 /// object whose other keys are ignored; the options, when present, must be well-formed. Each
 /// option reads its raw JSON value and names itself in its error, so the error says which
 /// option is wrong and shows only the start of a large value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payload {
     /// Detect and report; write and publish nothing.

@@ -1,4 +1,4 @@
-//! The fault campaign's history checker (issue 8): pure logic, no AWS. It compares what the
+//! The fault campaign's history checker (docs/reliability.md): pure logic, no AWS. It compares what the
 //! fleet really did (the simulator's change log) with what peerwatch wrote (`PeerTransitions`,
 //! `PeerState`) and delivered (SNS, through an SQS queue), and lists every broken guarantee.
 //!

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::detect::{Rules, detect};
 use crate::model::{NotificationState, PeerSnapshot};
+use crate::testing::{at, second_cycle};
 
 const RS: &str = "rs-0123456789abcdef0";
 
@@ -31,10 +32,6 @@ fn storm_peer(i: usize) -> PeerSnapshot {
     }
 }
 
-fn at(secs: i64) -> Timestamp {
-    Timestamp::from_millis(1_795_000_000_000 + secs * 1000).unwrap()
-}
-
 /// `n` healthy peers; then `change` applied to each at 60 s (one cycle): its transitions.
 fn storm(n: usize, change: impl Fn(usize, &mut PeerSnapshot)) -> Vec<Transition> {
     storm_with(&Rules::default(), n, change).1
@@ -46,24 +43,7 @@ fn storm_with(
     n: usize,
     change: impl Fn(usize, &mut PeerSnapshot),
 ) -> (HashMap<String, PeerRecord>, Vec<Transition>) {
-    let peers: Vec<PeerSnapshot> = (0..n).map(storm_peer).collect();
-    let mut known: HashMap<String, PeerRecord> = detect(&HashMap::new(), &peers, at(0), rules)
-        .into_iter()
-        .map(|tr| (tr.peer_id().to_string(), tr.record))
-        .collect();
-    let changed: Vec<PeerSnapshot> = peers
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut p)| {
-            change(i, &mut p);
-            p
-        })
-        .collect();
-    let out = detect(&known, &changed, at(60), rules);
-    for tr in &out {
-        known.insert(tr.peer_id().to_string(), tr.record.clone());
-    }
-    (known, out)
+    second_cycle(rules, (0..n).map(storm_peer).collect(), change)
 }
 
 /// 10 BGP down, 2 failed with a reason (peers 3 and 7).

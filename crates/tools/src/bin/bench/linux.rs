@@ -1,4 +1,4 @@
-//! The benchmark harness (issue 7, `make bench`): for fleets of 100, 1,000 and 10,000 peers,
+//! The benchmark harness (`make bench`, docs/benchmarks.md): for fleets of 100, 1,000 and 10,000 peers,
 //! against route-server-sim and moto on this machine, one poller in this process measures
 //!
 //! - a steady-state cycle (every peer recorded, nothing changed since; median of 3 runs),
@@ -7,10 +7,11 @@
 //!   SDK loop that does nothing else, interleaved with the steady runs,
 //!
 //! and prints, per fleet size, wall time, AWS requests by operation (the `Recorder`
-//! interceptor), DynamoDB units (`peerwatch_testkit::capacity::CapacityMeter`: computed from item sizes by
-//! DynamoDB's rules, and what moto reported) and the RSS high-water mark of this process, with
-//! the issue's budgets marked PASS or MISS. Figures are printed, never asserted. The steady
-//! cycle is also run by the real binary (`peerwatch poll`) in a child process, for its max RSS.
+//! interceptor), DynamoDB units (`peerwatch_testkit::capacity::CapacityMeter`: computed from
+//! item sizes by DynamoDB's rules, and what moto reported) and the RSS high-water mark of this
+//! process, with the project's budgets (docs/benchmarks.md) marked PASS or MISS. Figures are
+//! printed, never asserted. The steady cycle is also run by the real binary (`peerwatch poll`)
+//! in a child process, for its max RSS.
 //! Above 1,000 peers the discovery is seeded with `BatchWriteItem` and the storms are skipped
 //! (`--all-storms` runs them): moto copies each table per transaction (docs/benchmarks.md).
 //!
