@@ -88,11 +88,21 @@ class Sim:
     def clear_faults(self):
         return self.ok("DELETE", "/_sim/faults")
 
-    def fleet(self, route_servers, peers_per_route_server, seed=None):
-        payload = {"routeServers": route_servers, "peersPerRouteServer": peers_per_route_server}
+    def fleet(self, route_servers, peers_per_route_server, seed=None, **extra):
+        """Builds a fleet; `extra` takes the fleet's other fields (routesPerPeer, persistRoutes)."""
+        return self.fleet_answer(route_servers, peers_per_route_server, seed, **extra)["routeServerPeerIds"]
+
+    def fleet_answer(self, route_servers, peers_per_route_server, seed=None, **extra):
+        payload = {"routeServers": route_servers, "peersPerRouteServer": peers_per_route_server, **extra}
         if seed is not None:
             payload["seed"] = seed
-        return self.ok("POST", "/_sim/fleet", payload)["routeServerPeerIds"]
+        return self.ok("POST", "/_sim/fleet", payload)
+
+    def set_routes(self, peer_id, routes):
+        return self.ok("POST", f"/_sim/peers/{peer_id}/routes", {"routes": routes})
+
+    def advance_clock(self, seconds):
+        return self.ok("POST", "/_sim/clock", {"advanceSeconds": seconds})["advancedSeconds"]
 
     def fault(self, action, count, **fields):
         """Arms a fault: `code`/`status` and/or `delayMs`, for the next `count` calls of `action`."""

@@ -1,7 +1,7 @@
 //! The `/_sim/` control API: JSON over HTTP beside the EC2 endpoint.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,7 +12,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::state::{PeerPatch, PeerView};
+use super::routing::{self, Prefix};
+use super::state::{
+    EndpointPatch, EndpointView, Fleet, MAX_FLEET_ROUTE_SERVERS_WITH_ROUTES, PeerPatch, PeerView,
+    ROUTE_TABLE, RouteServerView,
+};
 use super::{Fault, Simulator};
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -40,6 +44,10 @@ fn unknown_peer(id: &str) -> Response {
         StatusCode::NOT_FOUND,
         format!("no route server peer '{id}'"),
     )
+}
+
+fn unknown(noun: &str, id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no {noun} '{id}'"))
 }
 
 /// `null` for `failureReason` clears it, so absence and null must be told apart.
@@ -77,7 +85,7 @@ pub async fn patch_peer(
         tags: patch.tags,
     };
     let mut world = sim.world();
-    let now = Instant::now();
+    let now = world.now();
     world.settle(now);
     match world.patch_peer(now, &id, patch) {
         Some(view) => Json(view).into_response(),
@@ -87,16 +95,209 @@ pub async fn patch_peer(
 
 pub async fn list_peers(State(sim): State<Simulator>) -> Response {
     let mut world = sim.world();
-    world.settle(Instant::now());
+    let now = world.now();
+    world.settle(now);
     let peers: Vec<PeerView> = world.peers.values().map(PeerView::from).collect();
     Json(peers).into_response()
 }
 
 pub async fn vanish_peer(State(sim): State<Simulator>, Path(id): Path<String>) -> Response {
-    match sim.world().vanish_peer(&id) {
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    match world.vanish_peer(now, &id) {
         Some(view) => Json(view).into_response(),
         None => unknown_peer(&id),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RoutesBody {
+    routes: Vec<RouteBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RouteBody {
+    prefix: String,
+    as_paths: Vec<u32>,
+    #[serde(default)]
+    med: u32,
+}
+
+/// `POST /_sim/peers/{id}/routes`: what the peer advertises from now on (`[]` withdraws all).
+pub async fn set_peer_routes(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let b: RoutesBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let adverts =
+        match routing::check_adverts(b.routes.into_iter().map(|r| (r.prefix, r.as_paths, r.med))) {
+            Ok(a) => a,
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        };
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    match world.set_peer_routes(now, &id, adverts) {
+        Some(routes) => Json(json!({ "routeServerPeerId": id, "routes": routes })).into_response(),
+        None => unknown_peer(&id),
+    }
+}
+
+pub async fn get_peer_routes(State(sim): State<Simulator>, Path(id): Path<String>) -> Response {
+    match sim.world().peer_routes(&id) {
+        Some(routes) => Json(json!({ "routeServerPeerId": id, "routes": routes })).into_response(),
+        None => unknown_peer(&id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EndpointBody {
+    state: Option<String>,
+    #[serde(default, deserialize_with = "some_or_null")]
+    failure_reason: Option<Option<String>>,
+}
+
+pub async fn patch_endpoint(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let b: EndpointBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let patch = EndpointPatch {
+        state: b.state,
+        failure_reason: b.failure_reason,
+    };
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    match world.patch_endpoint(now, &id, patch) {
+        Some(view) => Json(view).into_response(),
+        None => unknown("route server endpoint", &id),
+    }
+}
+
+pub async fn list_endpoints(State(sim): State<Simulator>) -> Response {
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    let endpoints: Vec<EndpointView> = world.endpoints.values().map(EndpointView::from).collect();
+    Json(endpoints).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RouteServerBody {
+    state: Option<String>,
+}
+
+pub async fn patch_route_server(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let b: RouteServerBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    match world.patch_route_server(now, &id, b.state) {
+        Some(view) => Json(view).into_response(),
+        None => unknown("route server", &id),
+    }
+}
+
+pub async fn list_route_servers(State(sim): State<Simulator>) -> Response {
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    let views: Vec<RouteServerView> = world
+        .route_servers
+        .values()
+        .filter_map(|rs| world.route_server_view(&rs.id))
+        .collect();
+    Json(views).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RejectionBody {
+    route_table_id: String,
+    prefix: String,
+    reason: String,
+}
+
+/// `POST /_sim/rejections`: that prefix's installation in that route table is `rejected`.
+pub async fn add_rejection(State(sim): State<Simulator>, bytes: Bytes) -> Response {
+    let b: RejectionBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(e) = ROUTE_TABLE.check_id(&b.route_table_id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("routeTableId: {}", e.message),
+        );
+    }
+    let prefix = match Prefix::parse(&b.prefix) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("prefix: {e}")),
+    };
+    if b.reason.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "reason must not be empty");
+    }
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    world.add_rejection(now, &b.route_table_id, prefix, &b.reason);
+    Json(json!({ "rejections": world.rejection_list() })).into_response()
+}
+
+pub async fn list_rejections(State(sim): State<Simulator>) -> Response {
+    Json(json!({ "rejections": sim.world().rejection_list() })).into_response()
+}
+
+pub async fn clear_rejections(State(sim): State<Simulator>) -> Response {
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    world.clear_rejections(now);
+    Json(json!({ "rejections": [] })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockBody {
+    advance_seconds: f64,
+}
+
+/// `POST /_sim/clock`: moves the simulator's clock ahead; whatever falls due moves along.
+pub async fn advance_clock(State(sim): State<Simulator>, bytes: Bytes) -> Response {
+    let b: ClockBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match sim.world().advance_clock(b.advance_seconds) {
+        Ok(total) => Json(json!({ "advancedSeconds": total.as_secs_f64() })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+pub async fn get_clock(State(sim): State<Simulator>) -> Response {
+    let total = sim.world().clock_offset();
+    Json(json!({ "advancedSeconds": total.as_secs_f64() })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -105,10 +306,15 @@ struct FleetBody {
     route_servers: u32,
     peers_per_route_server: u32,
     seed: Option<u64>,
+    #[serde(default)]
+    routes_per_peer: u32,
+    #[serde(default)]
+    persist_routes: bool,
 }
 
 /// Enough for any benchmark here, small enough that a typo cannot eat the machine's memory.
 const MAX_FLEET_PEERS: u64 = 200_000;
+const MAX_FLEET_ROUTE_SERVERS: u32 = 10_000;
 
 pub async fn create_fleet(State(sim): State<Simulator>, bytes: Bytes) -> Response {
     let fleet: FleetBody = match body(&bytes) {
@@ -117,6 +323,32 @@ pub async fn create_fleet(State(sim): State<Simulator>, bytes: Bytes) -> Respons
     };
     if fleet.route_servers == 0 {
         return error(StatusCode::BAD_REQUEST, "routeServers must be at least 1");
+    }
+    if fleet.route_servers > MAX_FLEET_ROUTE_SERVERS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a fleet of {} route servers is more than the simulator allows ({MAX_FLEET_ROUTE_SERVERS})",
+                fleet.route_servers
+            ),
+        );
+    }
+    if fleet.routes_per_peer as usize > routing::MAX_ROUTES_PER_PEER {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "routesPerPeer must be at most {} (the AWS limit)",
+                routing::MAX_ROUTES_PER_PEER
+            ),
+        );
+    }
+    if fleet.routes_per_peer > 0 && fleet.route_servers > MAX_FLEET_ROUTE_SERVERS_WITH_ROUTES {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a fleet with routes has at most {MAX_FLEET_ROUTE_SERVERS_WITH_ROUTES} route servers (one 100.<64+r>.0.0/16 each)"
+            ),
+        );
     }
     let total = u64::from(fleet.route_servers) * u64::from(fleet.peers_per_route_server);
     if total > MAX_FLEET_PEERS {
@@ -127,13 +359,25 @@ pub async fn create_fleet(State(sim): State<Simulator>, bytes: Bytes) -> Respons
             ),
         );
     }
-    let ids = sim.world().create_fleet(
-        Instant::now(),
-        fleet.route_servers,
-        fleet.peers_per_route_server,
-        fleet.seed,
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    let ids = world.create_fleet_with(
+        now,
+        Fleet {
+            route_servers: fleet.route_servers,
+            peers_per_route_server: fleet.peers_per_route_server,
+            seed: fleet.seed,
+            routes_per_peer: fleet.routes_per_peer,
+            persist_routes: fleet.persist_routes,
+        },
     );
-    Json(json!({ "routeServerPeerIds": ids })).into_response()
+    drop(world);
+    Json(json!({
+        "routeServerPeerIds": ids.peer_ids,
+        "routeServerIds": ids.route_server_ids,
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -234,9 +478,20 @@ pub async fn reset(State(sim): State<Simulator>) -> Response {
 /// `GET /_sim/log`: every change logged since `POST /_sim/log`, oldest first.
 pub async fn get_log(State(sim): State<Simulator>) -> Response {
     // Settle first, so a lifecycle move that is due shows in the log.
-    sim.world().settle(Instant::now());
+    {
+        let mut world = sim.world();
+        let now = world.now();
+        world.settle(now);
+    }
     let log = sim.log();
-    Json(json!({ "enabled": log.enabled, "changes": log.entries })).into_response()
+    Json(json!({
+        "enabled": log.enabled,
+        "changes": log.entries,
+        "endpointChanges": log.endpoint_entries,
+        "routeServerChanges": log.route_server_entries,
+        "fibChanges": log.fib_entries,
+    }))
+    .into_response()
 }
 
 /// `POST /_sim/log`: (re)starts the change log from the fleet as it is now.

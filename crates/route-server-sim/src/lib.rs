@@ -8,6 +8,7 @@ pub mod changelog;
 mod control;
 pub mod error;
 pub mod query;
+pub mod routing;
 pub mod state;
 mod xml;
 
@@ -119,6 +120,27 @@ impl Simulator {
             .route("/_sim/peers", get(control::list_peers))
             .route("/_sim/peers/{id}", post(control::patch_peer))
             .route("/_sim/peers/{id}/vanish", post(control::vanish_peer))
+            .route(
+                "/_sim/peers/{id}/routes",
+                post(control::set_peer_routes).get(control::get_peer_routes),
+            )
+            .route("/_sim/endpoints", get(control::list_endpoints))
+            .route("/_sim/endpoints/{id}", post(control::patch_endpoint))
+            .route("/_sim/route-servers", get(control::list_route_servers))
+            .route(
+                "/_sim/route-servers/{id}",
+                post(control::patch_route_server),
+            )
+            .route(
+                "/_sim/rejections",
+                post(control::add_rejection)
+                    .get(control::list_rejections)
+                    .delete(control::clear_rejections),
+            )
+            .route(
+                "/_sim/clock",
+                post(control::advance_clock).get(control::get_clock),
+            )
             .route("/_sim/fleet", post(control::create_fleet))
             .route(
                 "/_sim/faults",
@@ -138,8 +160,8 @@ impl Simulator {
     }
 }
 
-/// The locked world. Every change to peers goes through one of these, so logging on release
-/// catches them all, the lifecycle's own moves (settled by the holder) included.
+/// The locked world. Every change goes through one of these, so logging on release catches
+/// them all, the lifecycle's own moves (settled by the holder) and routing included.
 struct WorldGuard<'a> {
     world: MutexGuard<'a, World>,
     log: &'a Mutex<changelog::ChangeLog>,

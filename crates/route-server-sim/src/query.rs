@@ -1,21 +1,22 @@
-//! The EC2 Query protocol: form parameters in, XML out, for the nine route-server actions.
+//! The EC2 Query protocol: form parameters in, XML out, for the route-server actions.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::Instant;
 
 use super::error::Ec2Error;
+use super::routing::{self, Route, RouteQuery};
 use super::state::{
-    DescribeQuery, ENDPOINT, Endpoint, Filter, NewPeer, PEER, Peer, ROUTE_SERVER, RouteServer,
-    World, describe,
+    Association, DescribeQuery, ENDPOINT, Endpoint, Filter, Lifecycle, NewPeer, PEER, Peer,
+    ROUTE_SERVER, ROUTE_TABLE, RouteServer, RouteServerModification, World, describe,
 };
 use super::xml::Xml;
 
 pub const API_VERSION: &str = "2016-11-15";
 
-pub const ACTIONS: [&str; 9] = [
+pub const ACTIONS: [&str; 17] = [
     "CreateRouteServer",
     "DescribeRouteServers",
+    "ModifyRouteServer",
     "DeleteRouteServer",
     "CreateRouteServerEndpoint",
     "DescribeRouteServerEndpoints",
@@ -23,6 +24,13 @@ pub const ACTIONS: [&str; 9] = [
     "CreateRouteServerPeer",
     "DescribeRouteServerPeers",
     "DeleteRouteServerPeer",
+    "AssociateRouteServer",
+    "DisassociateRouteServer",
+    "GetRouteServerAssociations",
+    "EnableRouteServerPropagation",
+    "DisableRouteServerPropagation",
+    "GetRouteServerPropagations",
+    "GetRouteServerRoutingDatabase",
 ];
 
 /// The form parameters of one request, with EC2's checks on names and types.
@@ -82,10 +90,15 @@ impl Params {
     }
 
     fn bool(&self, name: &str) -> Result<bool, Ec2Error> {
+        Ok(self.opt_bool(name)?.unwrap_or(false))
+    }
+
+    /// A boolean that may be left out, so that "not given" leaves a setting as it is.
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, Ec2Error> {
         match self.get(name) {
-            None => Ok(false),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
             Some(v) => Err(Ec2Error::invalid_parameter(format!(
                 "Invalid value '{v}' for {name}. Expected a boolean."
             ))),
@@ -213,6 +226,32 @@ fn unknown_parameter(name: &str) -> Ec2Error {
     )
 }
 
+/// `PersistRoutes`: one of EC2's three actions.
+fn persist_routes(params: &Params) -> Result<Option<String>, Ec2Error> {
+    let persist = params.get("PersistRoutes").map(str::to_string);
+    if let Some(p) = &persist
+        && !matches!(p.as_str(), "enable" | "disable" | "reset")
+    {
+        return Err(Ec2Error::invalid_parameter(format!(
+            "Value ({p}) for parameter PersistRoutes is invalid. Expecting one of: enable, disable, reset."
+        )));
+    }
+    Ok(persist)
+}
+
+/// `PersistRoutesDuration`: minutes, 1 to 5 as EC2 takes them.
+fn persist_routes_duration(params: &Params) -> Result<Option<i64>, Ec2Error> {
+    let d = params.int("PersistRoutesDuration")?;
+    if let Some(d) = d
+        && !(1..=5).contains(&d)
+    {
+        return Err(Ec2Error::invalid_parameter(format!(
+            "Value ({d}) for parameter PersistRoutesDuration is invalid. Expecting a value between 1 and 5."
+        )));
+    }
+    Ok(d)
+}
+
 fn asn(params: &Params, name: &str, max: i64) -> Result<i64, Ec2Error> {
     let v = params
         .int(name)?
@@ -243,7 +282,7 @@ pub fn handle(world: &mut World, params: &Params, request_id: &str) -> Result<St
             ),
         ));
     }
-    let now = Instant::now();
+    let now = world.now();
     world.settle(now);
     let dry_run = params.bool("DryRun")?;
     let mut xml = Xml::response(action, request_id);
@@ -292,15 +331,8 @@ pub fn handle(world: &mut World, params: &Params, request_id: &str) -> Result<St
                 "TagSpecification.",
             ])?;
             let asn = asn(params, "AmazonSideAsn", 4_294_967_294)?;
-            let persist = params.get("PersistRoutes").map(str::to_string);
-            if let Some(p) = &persist
-                && !matches!(p.as_str(), "enable" | "disable" | "reset")
-            {
-                return Err(Ec2Error::invalid_parameter(format!(
-                    "Value ({p}) for parameter PersistRoutes is invalid. Expecting one of: enable, disable, reset."
-                )));
-            }
-            let duration = params.int("PersistRoutesDuration")?;
+            let persist = persist_routes(params)?;
+            let duration = persist_routes_duration(params)?;
             let sns = params.bool("SnsNotificationsEnabled")?;
             let tags = params.tags("route-server")?;
             check_dry_run(dry_run)?;
@@ -391,9 +423,122 @@ pub fn handle(world: &mut World, params: &Params, request_id: &str) -> Result<St
             let peer = world.delete_peer(now, id)?;
             write_peer(&mut xml, "routeServerPeer", &peer);
         }
+        "ModifyRouteServer" => {
+            params.only(&[
+                "RouteServerId",
+                "PersistRoutes",
+                "PersistRoutesDuration",
+                "SnsNotificationsEnabled",
+                "DryRun",
+            ])?;
+            let id = params.required("RouteServerId")?;
+            ROUTE_SERVER.check_id(id)?;
+            let m = RouteServerModification {
+                persist_routes: persist_routes(params)?,
+                persist_routes_duration: persist_routes_duration(params)?,
+                sns_notifications_enabled: params.opt_bool("SnsNotificationsEnabled")?,
+            };
+            check_dry_run(dry_run)?;
+            let rs = world.modify_route_server(now, id, m)?;
+            write_route_server(&mut xml, "routeServer", &rs);
+        }
+        "AssociateRouteServer" | "DisassociateRouteServer" => {
+            params.only(&["RouteServerId", "VpcId", "DryRun"])?;
+            let id = params.required("RouteServerId")?;
+            let vpc = params.required("VpcId")?;
+            ROUTE_SERVER.check_id(id)?;
+            check_dry_run(dry_run)?;
+            let a = if action == "AssociateRouteServer" {
+                world.associate(now, id, vpc)?
+            } else {
+                world.disassociate(now, id, vpc)?
+            };
+            write_association(&mut xml, "routeServerAssociation", id, &a);
+        }
+        "GetRouteServerAssociations" => {
+            params.only(&["RouteServerId", "DryRun"])?;
+            let id = params.required("RouteServerId")?;
+            let rs = existing_route_server(world, id)?;
+            check_dry_run(dry_run)?;
+            xml.open("routeServerAssociationSet");
+            if let Some(a) = &rs.association {
+                write_association(&mut xml, "item", id, a);
+            }
+            xml.close("routeServerAssociationSet");
+        }
+        "EnableRouteServerPropagation" | "DisableRouteServerPropagation" => {
+            params.only(&["RouteServerId", "RouteTableId", "DryRun"])?;
+            let id = params.required("RouteServerId")?;
+            let table = params.required("RouteTableId")?;
+            ROUTE_SERVER.check_id(id)?;
+            ROUTE_TABLE.check_id(table)?;
+            check_dry_run(dry_run)?;
+            let life = if action == "EnableRouteServerPropagation" {
+                world.enable_propagation(now, id, table)?
+            } else {
+                world.disable_propagation(now, id, table)?
+            };
+            write_propagation(&mut xml, "routeServerPropagation", id, table, &life);
+        }
+        "GetRouteServerPropagations" => {
+            params.only(&["RouteServerId", "RouteTableId", "DryRun"])?;
+            let id = params.required("RouteServerId")?;
+            let table = params.get("RouteTableId");
+            if let Some(t) = table {
+                ROUTE_TABLE.check_id(t)?;
+            }
+            let rs = existing_route_server(world, id)?;
+            check_dry_run(dry_run)?;
+            xml.open("routeServerPropagationSet");
+            for (t, life) in &rs.propagations {
+                if table.is_none_or(|wanted| wanted == t) {
+                    write_propagation(&mut xml, "item", id, t, life);
+                }
+            }
+            xml.close("routeServerPropagationSet");
+        }
+        "GetRouteServerRoutingDatabase" => {
+            params.only(&[
+                "RouteServerId",
+                "NextToken",
+                "MaxResults",
+                "Filter.",
+                "DryRun",
+            ])?;
+            let id = params.required("RouteServerId")?;
+            let query = RouteQuery {
+                filters: params.filters()?,
+                max_results: params.int("MaxResults")?,
+                next_token: params.get("NextToken").map(str::to_string),
+            };
+            routing::check_query(&query)?;
+            existing_route_server(world, id)?;
+            check_dry_run(dry_run)?;
+            let (persisted, routes) = match world.rib(id) {
+                Some(rib) => (rib.persisted(), rib.view()),
+                None => (false, &[][..]),
+            };
+            let page = routing::page(routes, &query)?;
+            xml.el("areRoutesPersisted", persisted);
+            xml.open("routeSet");
+            for r in &page.routes {
+                write_route(&mut xml, r);
+            }
+            xml.close("routeSet");
+            xml.opt_el("nextToken", page.next_token);
+        }
         other => return Err(invalid_action(other)),
     }
     Ok(xml.finish(action))
+}
+
+/// A route server named by a read: well-formed and known (deleted ones still are).
+fn existing_route_server<'w>(world: &'w World, id: &str) -> Result<&'w RouteServer, Ec2Error> {
+    ROUTE_SERVER.check_id(id)?;
+    world
+        .route_servers
+        .get(id)
+        .ok_or_else(|| ROUTE_SERVER.not_found(id))
 }
 
 pub fn invalid_action(action: &str) -> Ec2Error {
@@ -417,11 +562,58 @@ fn write_route_server(xml: &mut Xml, tag: &str, rs: &RouteServer) {
         .el("amazonSideAsn", rs.amazon_side_asn)
         .el("state", &rs.life.state)
         .tag_set(&rs.tags)
-        .el("persistRoutesState", &rs.persist_routes)
+        .el("persistRoutesState", &rs.persist.state)
         .opt_el("persistRoutesDuration", rs.persist_routes_duration)
         .el("snsNotificationsEnabled", rs.sns_topic_arn.is_some())
         .opt_el("snsTopicArn", rs.sns_topic_arn.as_ref())
         .close(tag);
+}
+
+fn write_association(xml: &mut Xml, tag: &str, route_server_id: &str, a: &Association) {
+    xml.open(tag)
+        .el("routeServerId", route_server_id)
+        .el("vpcId", &a.vpc_id)
+        .el("state", &a.life.state)
+        .close(tag);
+}
+
+fn write_propagation(
+    xml: &mut Xml,
+    tag: &str,
+    route_server_id: &str,
+    route_table_id: &str,
+    life: &Lifecycle,
+) {
+    xml.open(tag)
+        .el("routeServerId", route_server_id)
+        .el("routeTableId", route_table_id)
+        .el("state", &life.state)
+        .close(tag);
+}
+
+fn write_route(xml: &mut Xml, r: &Route) {
+    xml.open("item")
+        .el("routeServerEndpointId", &r.peer.endpoint_id)
+        .el("routeServerPeerId", &r.peer.id)
+        .open("routeInstallationDetailSet");
+    for i in r.installs.iter() {
+        xml.open("item")
+            .el("routeTableId", &i.route_table_id)
+            .el("routeInstallationStatus", i.status)
+            .opt_el("routeInstallationStatusReason", i.reason.as_ref())
+            .close("item");
+    }
+    xml.close("routeInstallationDetailSet")
+        .el("routeStatus", if r.in_fib { "in-fib" } else { "in-rib" })
+        .el("prefix", r.prefix)
+        .open("asPathSet");
+    for asn in r.as_path.iter() {
+        xml.el("item", asn);
+    }
+    xml.close("asPathSet")
+        .el("med", r.med)
+        .el("nextHopIp", &r.peer.address)
+        .close("item");
 }
 
 fn write_endpoint(xml: &mut Xml, tag: &str, ep: &Endpoint) {
@@ -541,5 +733,88 @@ mod tests {
             "NoSuchVersion"
         );
         assert_eq!(code(&mut w, "%%%&&=="), "MissingAction");
+    }
+
+    #[test]
+    fn routing_actions_speak_the_wire_format() {
+        let mut w = World::new(Timing::default());
+        let fleet = crate::state::Fleet {
+            route_servers: 1,
+            peers_per_route_server: 2,
+            seed: Some(8),
+            routes_per_peer: 3,
+            persist_routes: false,
+        };
+        let rs = w.create_fleet_with(w.now(), fleet).route_server_ids[0].clone();
+        let db = call(
+            &mut w,
+            &format!("Action=GetRouteServerRoutingDatabase&RouteServerId={rs}&MaxResults=5"),
+        )
+        .unwrap();
+        assert!(
+            db.contains("<areRoutesPersisted>false</areRoutesPersisted><routeSet><item>"),
+            "{db}"
+        );
+        assert!(db.contains("<routeStatus>in-fib</routeStatus><prefix>100.64.0.0/24</prefix><asPathSet><item>65001</item></asPathSet><med>0</med>"), "{db}");
+        assert!(db.contains("<routeInstallationStatus>installed</routeInstallationStatus>"));
+        assert!(db.contains("<routeInstallationDetailSet></routeInstallationDetailSet><routeStatus>in-rib</routeStatus>"));
+        assert_eq!(db.matches("<routeStatus>").count(), 5);
+        assert!(db.contains("<nextToken>"));
+        let props = call(
+            &mut w,
+            &format!("Action=GetRouteServerPropagations&RouteServerId={rs}"),
+        )
+        .unwrap();
+        assert_eq!(
+            props.matches("<state>available</state>").count(),
+            2,
+            "{props}"
+        );
+        let modified = call(
+            &mut w,
+            &format!("Action=ModifyRouteServer&RouteServerId={rs}&PersistRoutes=enable&PersistRoutesDuration=5"),
+        )
+        .unwrap();
+        assert!(modified.contains("<persistRoutesState>enabling</persistRoutesState><persistRoutesDuration>5</persistRoutesDuration>"), "{modified}");
+        let code = |w: &mut World, body: String| call(w, &body).unwrap_err().code;
+        for bad in [
+            "PersistRoutesDuration=0",
+            "PersistRoutesDuration=6",
+            "PersistRoutes=on",
+            "SnsNotificationsEnabled=yes",
+        ] {
+            assert_eq!(
+                code(
+                    &mut w,
+                    format!("Action=ModifyRouteServer&RouteServerId={rs}&{bad}")
+                ),
+                "InvalidParameterValue",
+                "{bad}"
+            );
+        }
+        for (bad, expected) in [
+            ("MaxResults=4", "InvalidParameterValue"),
+            (
+                "Filter.1.Name=colour&Filter.1.Value.1=red",
+                "InvalidParameterValue",
+            ),
+            ("NextToken=nope", "InvalidNextToken"),
+        ] {
+            assert_eq!(
+                code(
+                    &mut w,
+                    format!("Action=GetRouteServerRoutingDatabase&RouteServerId={rs}&{bad}")
+                ),
+                expected,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            code(
+                &mut w,
+                "Action=GetRouteServerAssociations&RouteServerId=rs-0123".into()
+            ),
+            "InvalidRouteServerId.NotFound"
+        );
     }
 }
