@@ -284,8 +284,22 @@ impl Stack {
         drain_queue(&self.sqs, &self.queue_url).await
     }
 
-    /// The whole history of the test's table, every item as DynamoDB returned it, oldest first.
+    /// The peers' history items, oldest first (endpoints', route servers', routes' and
+    /// advertisements' share the table: [`Stack::routing_history`]).
     pub async fn history(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = self.all_history().await;
+        items.retain(|i| s(i, "RouteServerPeerId").starts_with("rsp-"));
+        items
+    }
+
+    /// The history items of everything but peers, oldest first.
+    pub async fn routing_history(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = self.all_history().await;
+        items.retain(|i| !s(i, "RouteServerPeerId").starts_with("rsp-"));
+        items
+    }
+
+    async fn all_history(&self) -> Vec<HashMap<String, AttributeValue>> {
         // Not the poller's client: the test's own reads must not count as the poller's calls.
         let ddb = client!(aws_sdk_dynamodb, moto().endpoint(), Recorder::default());
         let items = ddb

@@ -157,6 +157,9 @@ pub fn assert_template_allows_exactly(calls: &[Call], config: &Config) {
             format!("PeerTransitionsTable{rest}")
         } else if r == topic {
             "AlertTopic".into()
+        } else if r.starts_with("route-server/") {
+            // Every route server of the account and region, as the template grants it.
+            "arn:AWS::Partition:ec2:AWS::Region:AWS::AccountId:route-server/*".into()
         } else {
             r.to_string()
         }
@@ -485,6 +488,8 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
     let resolve = |r: &str| -> String {
         if r.starts_with("table/") {
             format!("arn:aws:dynamodb:us-east-1:{account}:{r}")
+        } else if r.starts_with("route-server/") {
+            format!("arn:aws:ec2:us-east-1:{account}:route-server/*")
         } else {
             r.to_string()
         }

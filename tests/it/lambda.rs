@@ -253,7 +253,9 @@ async fn lambda_every_sample_event_through_the_cargo_lambda_runtime_emulator() {
         (json!(3), json!(3), json!(0), json!(true)),
         "{dry}"
     );
-    assert_eq!(dry["detected"].as_array().map(Vec::len), Some(3), "{dry}");
+    // Three peers, and their route server with its two endpoints.
+    assert_eq!(dry["routingTransitionsDetected"], 3, "{dry}");
+    assert_eq!(dry["detected"].as_array().map(Vec::len), Some(6), "{dry}");
     assert!(stack.history().await.is_empty());
 
     // The scheduled invocation records the discovery of all three.

@@ -13,5 +13,6 @@ mod infra;
 mod lambda;
 mod poller;
 mod report;
+mod routes;
 mod simulator;
 mod status_history;

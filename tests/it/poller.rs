@@ -305,14 +305,16 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
         writes(&ops).is_empty(),
         "a steady-state cycle writes nothing: {ops:?}"
     );
-    assert_eq!(
-        ops,
-        vec![
-            "DynamoDB:Query",
-            "DynamoDB:Scan",
-            "EC2:DescribeRouteServerPeers"
-        ]
-    );
+    // One call per listing, and one routing database read per route server (five here).
+    let mut expected = vec![
+        "DynamoDB:Query",
+        "DynamoDB:Scan",
+        "EC2:DescribeRouteServerEndpoints",
+        "EC2:DescribeRouteServerPeers",
+        "EC2:DescribeRouteServers",
+    ];
+    expected.extend(["EC2:GetRouteServerRoutingDatabase"; 5]);
+    assert_eq!(ops, expected);
     assert!(stack.deliveries().await.is_empty());
 
     // Recovery: each alerted peer that can recover sends one recovery in its alert's thread.
@@ -535,10 +537,13 @@ async fn dry_run_detects_but_writes_and_sends_nothing() {
     assert_eq!(
         (
             summary.transitions_detected,
+            summary.routing_transitions_detected,
             summary.transitions_recorded,
+            summary.routing_transitions_recorded,
             summary.detected.len()
         ),
-        (3, 0, 3)
+        // Three peers; a route server and its two endpoints.
+        (3, 3, 0, 0, 6)
     );
     let ops = ops(&stack);
     assert!(

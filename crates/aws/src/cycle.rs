@@ -1,5 +1,6 @@
-//! One poll cycle, the same for the Lambda and `peerwatch poll`: retry the outbox, list
-//! peers, load the last known states, detect, record each transition in one conditional
+//! One poll cycle, the same for the Lambda and `peerwatch poll`: retry the outbox, load the
+//! last known states, list peers (and meanwhile route servers, endpoints and routing
+//! databases), detect, record each transition in one conditional
 //! transaction, publish what needs publishing, mark it sent. Storm control: more notified
 //! transitions of one kind for one route server than `STORM_THRESHOLD` go out as one grouped
 //! message, published once and marked on every member.
@@ -7,9 +8,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use peerwatch_core::detect::{Detector, Rules};
 use peerwatch_core::error_chain;
+use peerwatch_core::fabric::{self, FabricTransition};
 use peerwatch_core::ids::RouteServerId;
 use peerwatch_core::metrics::PeerHealth;
 use peerwatch_core::model::{NotificationState, PeerRecord, Timestamp, Transition};
@@ -21,6 +23,7 @@ use crate::config::Config;
 use crate::dynamo::StoreError;
 use crate::listing::{ListError, for_each_page};
 use crate::publish;
+use crate::routing::{self, FabricError, Session};
 use crate::store::{Outbox, PendingNotification, Store, WriteOutcome};
 
 /// No new write starts with less than this left before the deadline.
@@ -114,6 +117,12 @@ pub enum CycleError {
         #[source]
         first: StoreError,
     },
+    #[error("cannot list route servers or endpoints; peers were recorded, routes were not")]
+    Fabric(#[source] FabricError),
+    #[error(
+        "cannot read the routing database of {route_servers:?}; their routes stay as last known (the logs say why)"
+    )]
+    Unread { route_servers: Vec<String> },
     #[error("run scope {asked:?} is outside the configured ROUTE_SERVER_IDS {configured:?}")]
     Scope {
         asked: Vec<RouteServerId>,
@@ -155,33 +164,73 @@ impl Poller {
         // and everything recorded before was listed before, so this listing is newer. Read
         // after, a slow run could compare its older listing with a newer state and record the
         // change backwards (found by the fault campaign, CHAOS_SEED=11).
-        let (known, mutes) = self
+        let known = self
             .store
-            .load_states_and_mutes()
+            .load_known()
             .await
             .map_err(CycleError::LoadStates)?;
         // Stored mutes (`peerwatch mute`); `Rules::muted` checks each one's end at `observed_at`.
         let mut rules = rules;
-        rules.mutes = mutes.into_iter().map(|m| m.mute).collect();
+        rules.mutes = known.mutes.iter().map(|m| m.mute.clone()).collect();
         let observed_at = (self.clock)();
-        // Detected page by page: only one page of the listing is held at a time.
+        // Detected page by page: only one page of the listing is held at a time. Route
+        // servers, endpoints and routing databases are read meanwhile.
         let mut detector = Detector::new(observed_at, &rules);
         let mut transitions = Vec::new();
-        for_each_page(&self.ec2, rules.route_server_ids.as_deref(), |page| {
+        let mut sessions = Vec::new();
+        let scope = rules.route_server_ids.as_deref();
+        let listing = for_each_page(&self.ec2, scope, |page| {
             summary.peers_seen += page.len();
-            transitions.extend(detector.page(&known, &page));
-        })
-        .await?;
-        transitions.extend(detector.vanished(&known));
+            sessions.extend(
+                page.iter()
+                    .filter(|p| rules.in_scope(&p.route_server_id))
+                    .map(Session::of),
+            );
+            transitions.extend(detector.page(&known.peers, &page));
+        });
+        let (listed, read) = futures::join!(listing, routing::read(&self.ec2, scope));
+        listed?;
+        transitions.extend(detector.vanished(&known.peers));
+        // The peers are recorded regardless of what became of the rest; the run fails after.
+        let mut incomplete = None;
+        let fabric_transitions = match read {
+            Ok(read) => {
+                let fabric = read.fabric(&sessions);
+                summary.route_servers_seen = fabric.route_servers.len();
+                summary.endpoints_seen = fabric.endpoints.len();
+                summary.routes_seen = fabric.routes.len();
+                if !fabric.unread.is_empty() {
+                    incomplete = Some(CycleError::Unread {
+                        route_servers: fabric.unread.clone(),
+                    });
+                }
+                fabric::detect::detect(&known.fabric, &fabric, observed_at, &rules)
+            }
+            Err(e) => {
+                incomplete = Some(CycleError::Fabric(e));
+                Vec::new()
+            }
+        };
+        drop(sessions);
         summary.transitions_detected = transitions.len();
-        let observed = observed_peers(&known, &transitions, &rules);
+        summary.routing_transitions_detected = fabric_transitions.len();
+        let observed = observed_peers(&known.peers, &transitions, &rules);
         // The known states are not needed past detection; free them before the writes.
         drop(known);
 
         if opts.dry_run {
-            summary.detected = transitions.iter().map(Detected::of).collect();
+            summary.detected = transitions
+                .iter()
+                .map(Detected::of)
+                .chain(fabric_transitions.iter().map(Detected::of_fabric))
+                .collect();
         } else {
-            self.record(transitions, &opts, lease, &mut summary).await?;
+            self.record(transitions, fabric_transitions, &opts, lease, &mut summary)
+                .await?;
+        }
+        if let Some(e) = incomplete {
+            tracing::error!(summary = ?summary, error = %error_chain(&e), "poll cycle incomplete");
+            return Err(e);
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(summary = ?summary, "poll cycle done");
@@ -207,11 +256,12 @@ impl Poller {
     async fn record(
         &self,
         transitions: Vec<Transition>,
+        fabric_transitions: Vec<FabricTransition>,
         opts: &RunOptions,
         lease: Duration,
         summary: &mut Summary,
     ) -> Result<(), CycleError> {
-        let total = transitions.len();
+        let total = transitions.len() + fabric_transitions.len();
         let topic = self.config.alert_topic_arn.as_deref();
         // Storm control: only what is published can be grouped.
         let threshold = match topic {
@@ -232,10 +282,16 @@ impl Poller {
             })
             .collect();
         let groups = &groups;
-        let results: Vec<Recorded> = futures::stream::iter(transitions.into_iter().zip(member_of))
+        let changes = transitions
+            .into_iter()
+            .map(Change::Peer)
+            .chain(fabric_transitions.into_iter().map(Change::Fabric));
+        let results: Vec<(Recorded, bool)> = futures::stream::iter(changes.zip(member_of))
             .map(|(tr, g)| {
                 let group = g.map(|g| (g, &groups[g]));
+                let routing = matches!(tr, Change::Fabric(_));
                 self.record_one(tr, group, opts.deadline, lease)
+                    .map(move |r| (r, routing))
             })
             .buffer_unordered(self.config.write_concurrency)
             .collect()
@@ -243,18 +299,21 @@ impl Poller {
         let mut first_error = None;
         let mut failed = 0;
         let mut written: Vec<Vec<OutboxKey>> = vec![Vec::new(); groups.len()];
-        for r in results {
-            match r {
-                Recorded::Written { delivered } => {
+        for (r, routing) in results {
+            if matches!(r, Recorded::Written { .. } | Recorded::Grouped { .. }) {
+                if routing {
+                    summary.routing_transitions_recorded += 1;
+                } else {
                     summary.transitions_recorded += 1;
-                    match delivered {
-                        Some(true) => summary.notifications_sent += 1,
-                        Some(false) => summary.notifications_pending += 1,
-                        None => {}
-                    }
                 }
+            }
+            match r {
+                Recorded::Written { delivered } => match delivered {
+                    Some(true) => summary.notifications_sent += 1,
+                    Some(false) => summary.notifications_pending += 1,
+                    None => {}
+                },
                 Recorded::Grouped { group, key } => {
-                    summary.transitions_recorded += 1;
                     summary.transitions_grouped += 1;
                     written[group].push(key);
                 }
@@ -295,7 +354,7 @@ impl Poller {
     /// published later, once for the group; any other is published at once.
     async fn record_one(
         &self,
-        tr: Transition,
+        tr: Change,
         group: Option<(usize, &Group)>,
         deadline: Option<Instant>,
         lease: Duration,
@@ -305,18 +364,18 @@ impl Poller {
         }
         let topic = self.config.alert_topic_arn.as_deref();
         let own;
-        let notification = match (topic, tr.notification, group) {
+        let notification = match (topic, tr.notification(), group) {
             (Some(_), NotificationState::Pending, Some((_, g))) => Some(&g.notification),
             (Some(_), NotificationState::Pending, None) => {
-                own = render::render(&tr);
+                own = tr.render();
                 Some(&own)
             }
             _ => None,
         };
         // Without a topic nothing can be sent, so nothing is owed: record, don't queue.
         let mut tr = tr;
-        if notification.is_none() && tr.notification == NotificationState::Pending {
-            tr.notification = NotificationState::NotRequired;
+        if notification.is_none() && tr.notification() == NotificationState::Pending {
+            tr.set_notification(NotificationState::NotRequired);
         }
         let claimed_until = Timestamp::now().as_millis() + lease.as_millis() as i64;
         let outbox = notification.map(|n| Outbox {
@@ -324,23 +383,28 @@ impl Poller {
             claimed_until_ms: claimed_until,
             group_id: group.map(|(_, g)| g.id.as_str()),
         });
-        match self.store.write_transition(&tr, outbox).await {
+        let key = tr.key();
+        let written = match &tr {
+            Change::Peer(t) => self.store.write_transition(t, outbox).await,
+            Change::Fabric(t) => self.store.write_fabric_transition(t, outbox).await,
+        };
+        match written {
             Ok(WriteOutcome::LostRace) => {
                 tracing::info!(
-                    peer = tr.peer_id(),
+                    key = %key,
                     version = tr.version(),
                     "another run recorded this change first"
                 );
                 Recorded::LostRace
             }
             Err(e) => {
-                tracing::error!(peer = tr.peer_id(), error = %error_chain(&e), "recording a transition failed");
+                tracing::error!(key = %key, error = %error_chain(&e), "recording a transition failed");
                 Recorded::Failed(e)
             }
             Ok(WriteOutcome::Written) => {
                 let key = OutboxKey {
-                    peer_id: tr.peer_id().to_string(),
-                    observed_at: tr.observed_at.to_string(),
+                    peer_id: key,
+                    observed_at: tr.observed_at().to_string(),
                 };
                 match (topic, notification, group) {
                     (Some(_), Some(_), Some((group, _))) => Recorded::Grouped { group, key },
@@ -480,6 +544,58 @@ impl Poller {
             return failed.then_some(false);
         }
         Some(self.deliver(topic, &claimed, &first.notification).await)
+    }
+}
+
+/// One change to record: a peer's, or an endpoint's, route server's, route's or
+/// advertisement's. Both go through the same transaction, outbox and delivery.
+enum Change {
+    Peer(Transition),
+    Fabric(FabricTransition),
+}
+
+impl Change {
+    fn notification(&self) -> NotificationState {
+        match self {
+            Change::Peer(t) => t.notification,
+            Change::Fabric(t) => t.notification,
+        }
+    }
+
+    fn set_notification(&mut self, state: NotificationState) {
+        match self {
+            Change::Peer(t) => t.notification = state,
+            Change::Fabric(t) => t.notification = state,
+        }
+    }
+
+    fn render(&self) -> Notification {
+        match self {
+            Change::Peer(t) => render::render(t),
+            Change::Fabric(t) => render::render_fabric(t),
+        }
+    }
+
+    /// The `RouteServerPeerId` key value of its items.
+    fn key(&self) -> String {
+        match self {
+            Change::Peer(t) => t.peer_id().to_string(),
+            Change::Fabric(t) => t.key(),
+        }
+    }
+
+    fn observed_at(&self) -> Timestamp {
+        match self {
+            Change::Peer(t) => t.observed_at,
+            Change::Fabric(t) => t.observed_at,
+        }
+    }
+
+    fn version(&self) -> u64 {
+        match self {
+            Change::Peer(t) => t.version(),
+            Change::Fabric(t) => t.version(),
+        }
     }
 }
 

@@ -117,11 +117,20 @@ impl History {
             if remaining == Some(0) {
                 return Ok(());
             }
-            let resp = self
+            let query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .set_index_name(index.map(str::to_string))
+                .set_index_name(index.map(str::to_string));
+            // A route server's and the fleet's history are the peers'; endpoints, routes and
+            // advertisements share the indexes but have questions of their own (`--prefix`).
+            let query = match index {
+                Some(_) => query
+                    .filter_expression("begins_with(RouteServerPeerId, :peer)")
+                    .expression_attribute_values(":peer", AttributeValue::S("rsp-".into())),
+                None => query,
+            };
+            let resp = query
                 .key_condition_expression("#k = :v AND ObservedAt BETWEEN :since AND :until")
                 .expression_attribute_names("#k", key)
                 .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
@@ -180,11 +189,7 @@ pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRo
     let changes = Field::ALL
         .iter()
         .filter_map(|f| {
-            let name = match f {
-                Field::State => "State",
-                Field::BgpStatus => "BgpStatus",
-                Field::BfdStatus => "BfdStatus",
-            };
+            let name = f.as_str();
             let from = s(item, &format!("{name}From"));
             let to = s(item, &format!("{name}To"));
             (from.is_some() || to.is_some()).then_some(FieldChange {

@@ -4,6 +4,7 @@
 //! - [`sdk`]: one SDK configuration for every client (one TLS stack, timeouts);
 //! - [`config`]: the settings from the environment, the same for the Lambda and the CLI;
 //! - [`listing`]: every route server peer, a page at a time;
+//! - [`routing`]: route servers, endpoints and routing databases, where traffic goes;
 //! - [`dynamo`]: the store's error and item attributes, shared by the DynamoDB adapters;
 //! - [`store`]: `PeerState` and `PeerTransitions`, the conditional writes and the outbox;
 //! - [`mutes`]: the mutes stored beside the peers;
@@ -18,5 +19,6 @@ pub mod history;
 pub mod listing;
 pub mod mutes;
 pub mod publish;
+pub mod routing;
 pub mod sdk;
 pub mod store;

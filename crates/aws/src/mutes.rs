@@ -114,7 +114,7 @@ pub async fn delete(
 }
 
 /// Every stored mute, ended ones included: a `Scan` of the `PeerState` table that returns only
-/// the mute items (it still reads the whole table; `Store::load_states_and_mutes` reads peers
+/// the mute items (it still reads the whole table; `Store::load_known` reads peers
 /// and mutes in one go). Malformed items are left out with a warning.
 pub async fn list(
     client: &aws_sdk_dynamodb::Client,

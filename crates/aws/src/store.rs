@@ -5,15 +5,19 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
+use peerwatch_core::fabric::{FabricRecord, is_fabric_key};
 use peerwatch_core::model::{
-    AlertState, Field, Health, NotificationState, PeerRecord, PeerSnapshot, Severity, Timestamp,
-    Transition,
+    AlertState, Event, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot, Severity,
+    Timestamp, Transition, TransitionKind,
 };
 use peerwatch_core::mute::MuteRecord;
 use peerwatch_core::render::Notification;
 
 use crate::dynamo::{Item, StoreError, dynamo, n, num, s, string_map, strings_of};
+
+mod fabric;
 use crate::mutes::{is_mute_key, parse_or_warn};
+pub use fabric::{fabric_record_from_item, fabric_record_to_item};
 
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
 pub const INDEX_BY_DAY: &str = "ByDay";
@@ -49,6 +53,15 @@ pub struct Outbox<'a> {
     pub claimed_until_ms: i64,
     /// The `GroupId` when a grouped message covers the transition (storm control).
     pub group_id: Option<&'a str>,
+}
+
+/// What `PeerState` holds, read in one `Scan`.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub peers: HashMap<String, PeerRecord>,
+    /// Endpoints, route servers, routes and advertisements, by key value.
+    pub fabric: HashMap<String, FabricRecord>,
+    pub mutes: Vec<MuteRecord>,
 }
 
 #[derive(Clone)]
@@ -87,17 +100,16 @@ impl Store {
     }
 
     /// The last known state of every peer: one paginated, strongly consistent `Scan`. The
-    /// mutes stored in the same table are left out.
+    /// mutes and fabric records stored in the same table are left out.
     pub async fn load_states(&self) -> Result<HashMap<String, PeerRecord>, StoreError> {
-        Ok(self.load_states_and_mutes().await?.0)
+        Ok(self.load_known().await?.peers)
     }
 
-    /// The last known state of every peer and the stored mutes (`crate::mutes`), from the same
-    /// `Scan`. A malformed mute item is skipped with a warning rather than failing the run.
-    pub async fn load_states_and_mutes(
-        &self,
-    ) -> Result<(HashMap<String, PeerRecord>, Vec<MuteRecord>), StoreError> {
-        let mut mutes = Vec::new();
+    /// Everything `PeerState` holds, from one `Scan`: peers, fabric records (`fabric`) and
+    /// the stored mutes (`crate::mutes`). A malformed mute item is skipped with a warning
+    /// rather than failing the run.
+    pub async fn load_known(&self) -> Result<Known, StoreError> {
+        let mut known = Known::default();
         let mut pages = self
             .client
             .scan()
@@ -105,23 +117,31 @@ impl Store {
             .consistent_read(true)
             .into_paginator()
             .send();
-        let mut states = HashMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(dynamo("Scan", &self.state_table))?;
             for item in page.items() {
-                if s(item, "RouteServerPeerId").is_some_and(|k| is_mute_key(&k)) {
-                    mutes.extend(parse_or_warn(item));
+                let key = s(item, "RouteServerPeerId").unwrap_or_default();
+                if is_mute_key(&key) {
+                    known.mutes.extend(parse_or_warn(item));
                     continue;
                 }
-                let record = record_from_item(item).map_err(|why| StoreError::Malformed {
+                let malformed = |why| StoreError::Malformed {
                     table: self.state_table.clone(),
-                    key: s(item, "RouteServerPeerId").unwrap_or_default(),
+                    key: key.clone(),
                     why,
-                })?;
-                states.insert(record.peer.route_server_peer_id.clone(), record);
+                };
+                if is_fabric_key(&key) {
+                    let record = fabric_record_from_item(item).map_err(malformed)?;
+                    known.fabric.insert(key.clone(), record);
+                    continue;
+                }
+                let record = record_from_item(item).map_err(malformed)?;
+                known
+                    .peers
+                    .insert(record.peer.route_server_peer_id.clone(), record);
             }
         }
-        Ok((states, mutes))
+        Ok(known)
     }
 
     /// Writes the new `PeerState` and the transition together, conditioned on `Version`.
@@ -132,11 +152,28 @@ impl Store {
         tr: &Transition,
         outbox: Option<Outbox<'_>>,
     ) -> Result<WriteOutcome, StoreError> {
+        self.write_pair(
+            record_to_item(&tr.record),
+            tr.expected_version,
+            self.transition_item(tr, outbox),
+        )
+        .await
+    }
+
+    /// The one conditional transaction every recorded change goes through: the new state
+    /// item if it still has `expected_version` (`None`: if it does not exist yet), and the
+    /// history item if there is none with its key yet.
+    pub(crate) async fn write_pair(
+        &self,
+        state_item: HashMap<String, AttributeValue>,
+        expected_version: Option<u64>,
+        transition_item: HashMap<String, AttributeValue>,
+    ) -> Result<WriteOutcome, StoreError> {
         let state_put = {
             let put = Put::builder()
                 .table_name(&self.state_table)
-                .set_item(Some(record_to_item(&tr.record)));
-            let put = match tr.expected_version {
+                .set_item(Some(state_item));
+            let put = match expected_version {
                 None => put.condition_expression("attribute_not_exists(RouteServerPeerId)"),
                 Some(v) => put
                     .condition_expression("Version = :expected")
@@ -144,7 +181,6 @@ impl Store {
             };
             put.build().expect("table, item and condition are set")
         };
-        let transition_item = self.transition_item(tr, outbox);
         let transition_put = Put::builder()
             .table_name(&self.transitions_table)
             .set_item(Some(transition_item))
@@ -185,50 +221,58 @@ impl Store {
     ) -> HashMap<String, AttributeValue> {
         let peer = &tr.record.peer;
         let mut item = Item::default();
-        item.s("RouteServerPeerId", &peer.route_server_peer_id)
-            .s("ObservedAt", tr.observed_at.to_string())
-            .opt_s("RouteServerId", Some(peer.route_server_id.as_str()))
-            .s("Kind", tr.kind.as_str());
-        for c in &tr.changes {
-            let name = match c.field {
-                Field::State => "State",
-                Field::BgpStatus => "BgpStatus",
-                Field::BfdStatus => "BfdStatus",
-            };
+        self.put_head(
+            &mut item,
+            &Head {
+                key: &peer.route_server_peer_id,
+                route_server_id: &peer.route_server_id,
+                kind: tr.kind,
+                observed_at: tr.observed_at,
+                changes: &tr.changes,
+                previous_observed_at: tr.previous_observed_at,
+                previous_duration_seconds: tr.previous_duration_seconds,
+                severity: tr.severity,
+                event: tr.event,
+                health_from: tr.health_from,
+                health_to: tr.health_to,
+                notification: tr.notification,
+                version: tr.version(),
+            },
+        );
+        item.opt_s("FailureReason", peer.failure_reason.as_deref());
+        put_outbox(&mut item, outbox);
+        item.0
+    }
+
+    /// What every history item carries, peer or not.
+    pub(crate) fn put_head(&self, item: &mut Item, h: &Head) {
+        item.s("RouteServerPeerId", h.key)
+            .s("ObservedAt", h.observed_at.to_string())
+            .opt_s("RouteServerId", Some(h.route_server_id))
+            .s("Kind", h.kind.as_str());
+        for c in h.changes {
+            let name = c.field.as_str();
             item.opt_s(&format!("{name}From"), c.from.as_deref())
                 .opt_s(&format!("{name}To"), c.to.as_deref());
         }
-        item.opt_s("FailureReason", peer.failure_reason.as_deref())
-            .opt_s(
-                "PreviousObservedAt",
-                tr.previous_observed_at.map(|t| t.to_string()).as_deref(),
-            );
-        if let Some(d) = tr.previous_duration_seconds {
+        item.opt_s(
+            "PreviousObservedAt",
+            h.previous_observed_at.map(|t| t.to_string()).as_deref(),
+        );
+        if let Some(d) = h.previous_duration_seconds {
             item.n("PreviousDurationSeconds", d);
         }
-        item.s("Severity", tr.severity.as_str())
-            .s("Event", tr.event.as_str())
-            .opt_s("HealthFrom", tr.health_from.map(|h| h.as_str()))
-            .s("HealthTo", tr.health_to.as_str())
-            .s("NotificationState", tr.notification.as_str())
-            .n("Version", tr.version())
-            .s("Day", tr.observed_at.day());
+        item.s("Severity", h.severity.as_str())
+            .s("Event", h.event.as_str())
+            .opt_s("HealthFrom", h.health_from.map(|h| h.as_str()))
+            .s("HealthTo", h.health_to.as_str())
+            .s("NotificationState", h.notification.as_str())
+            .n("Version", h.version)
+            .s("Day", h.observed_at.day());
         if self.retention_days > 0 {
-            let expires = tr.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
+            let expires = h.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
             item.n("ExpiresAt", expires);
         }
-        if let Some(outbox) = outbox {
-            let notification = outbox.notification;
-            item.s("Pending", PENDING)
-                .n("ClaimedUntil", outbox.claimed_until_ms)
-                .s("Subject", &notification.subject)
-                .s("Message", &notification.message)
-                // Kept once sent: it tells which grouped message covered the transition.
-                .opt_s("GroupId", outbox.group_id);
-            let attrs = notification.attributes.iter().map(|(k, v)| (k, v));
-            item.0.insert("MessageAttributes".into(), string_map(attrs));
-        }
-        item.0
     }
 
     /// Transitions still `pending`, oldest first, from the sparse `PendingNotifications` index.
@@ -357,6 +401,38 @@ impl Store {
     }
 }
 
+/// The part of a history item that every kind of transition has.
+pub(crate) struct Head<'a> {
+    pub key: &'a str,
+    pub route_server_id: &'a str,
+    pub kind: TransitionKind,
+    pub observed_at: Timestamp,
+    pub changes: &'a [FieldChange],
+    pub previous_observed_at: Option<Timestamp>,
+    pub previous_duration_seconds: Option<i64>,
+    pub severity: Severity,
+    pub event: Event,
+    pub health_from: Option<Health>,
+    pub health_to: Health,
+    pub notification: NotificationState,
+    pub version: u64,
+}
+
+/// The outbox's part of a history item: the message to publish, held until it is sent.
+pub(crate) fn put_outbox(item: &mut Item, outbox: Option<Outbox<'_>>) {
+    if let Some(outbox) = outbox {
+        let notification = outbox.notification;
+        item.s("Pending", PENDING)
+            .n("ClaimedUntil", outbox.claimed_until_ms)
+            .s("Subject", &notification.subject)
+            .s("Message", &notification.message)
+            // Kept once sent: it tells which grouped message covered the transition.
+            .opt_s("GroupId", outbox.group_id);
+        let attrs = notification.attributes.iter().map(|(k, v)| (k, v));
+        item.0.insert("MessageAttributes".into(), string_map(attrs));
+    }
+}
+
 fn is_race(reason: &CancellationReason) -> bool {
     matches!(
         reason.code(),
@@ -379,13 +455,44 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
         .s("State", &p.state)
         .opt_s("FailureReason", p.failure_reason.as_deref())
         .opt_s("BgpStatus", p.bgp_status.as_deref())
-        .opt_s("BfdStatus", p.bfd_status.as_deref())
-        .s("FirstSeenAt", r.first_seen_at.to_string())
-        .s("LastChangedAt", r.last_changed_at.to_string())
-        .n("Version", r.version)
-        .s("Health", r.health.as_str())
-        .opt_s("OpenAlert", r.open_alert.map(|s| s.as_str()));
-    let a = &r.alerting;
+        .opt_s("BfdStatus", p.bfd_status.as_deref());
+    put_tracking(
+        &mut item,
+        &Tracking {
+            first_seen_at: r.first_seen_at,
+            last_changed_at: r.last_changed_at,
+            present: r.present,
+            version: r.version,
+            health: r.health,
+            open_alert: r.open_alert,
+            alerting: &r.alerting,
+        },
+    );
+    if let Some(asn) = p.peer_asn {
+        item.n("PeerAsn", asn);
+    }
+    item.0.insert("Tags".into(), string_map(p.tags.iter()));
+    item.0
+}
+
+/// The bookkeeping every tracked item carries, peer or not.
+pub(crate) struct Tracking<'a> {
+    pub first_seen_at: Timestamp,
+    pub last_changed_at: Timestamp,
+    pub present: bool,
+    pub version: u64,
+    pub health: Health,
+    pub open_alert: Option<Severity>,
+    pub alerting: &'a AlertState,
+}
+
+pub(crate) fn put_tracking(item: &mut Item, t: &Tracking) {
+    item.s("FirstSeenAt", t.first_seen_at.to_string())
+        .s("LastChangedAt", t.last_changed_at.to_string())
+        .n("Version", t.version)
+        .s("Health", t.health.as_str())
+        .opt_s("OpenAlert", t.open_alert.map(|s| s.as_str()));
+    let a = t.alerting;
     if !a.health_changes.is_empty() {
         item.0.insert(
             "HealthChanges".into(),
@@ -406,16 +513,25 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
     if a.reminders_sent > 0 {
         item.n("RemindersSent", a.reminders_sent);
     }
-    if let Some(asn) = p.peer_asn {
-        item.n("PeerAsn", asn);
-    }
     item.0
-        .insert("Present".into(), AttributeValue::Bool(r.present));
-    item.0.insert("Tags".into(), string_map(p.tags.iter()));
-    item.0
+        .insert("Present".into(), AttributeValue::Bool(t.present));
 }
 
-pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRecord, String> {
+/// The bookkeeping read back; `health` is `None` when the item has none (written by an older
+/// version), for the caller to derive.
+pub(crate) struct TrackingRead {
+    pub first_seen_at: Timestamp,
+    pub last_changed_at: Timestamp,
+    pub present: bool,
+    pub version: u64,
+    pub health: Option<Health>,
+    pub open_alert: Option<Severity>,
+    pub alerting: AlertState,
+}
+
+pub(crate) fn tracking_from(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<TrackingRead, String> {
     let get = |k: &str| s(item, k).unwrap_or_default();
     let time = |k: &str| -> Result<Timestamp, String> {
         get(k)
@@ -430,29 +546,7 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
             })
             .transpose()
     };
-    let tags = strings_of(item, "Tags").collect();
-    let peer = PeerSnapshot {
-        route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
-        route_server_id: get("RouteServerId"),
-        route_server_endpoint_id: get("RouteServerEndpointId"),
-        vpc_id: get("VpcId"),
-        subnet_id: get("SubnetId"),
-        peer_address: get("PeerAddress"),
-        peer_asn: num(item, "PeerAsn"),
-        peer_liveness_detection: get("PeerLivenessDetection"),
-        endpoint_eni_id: get("EndpointEniId"),
-        endpoint_eni_address: get("EndpointEniAddress"),
-        state: get("State"),
-        failure_reason: s(item, "FailureReason"),
-        bgp_status: s(item, "BgpStatus"),
-        bfd_status: s(item, "BfdStatus"),
-        tags,
-    };
-    let health = match s(item, "Health").as_deref().and_then(Health::parse) {
-        Some(h) => h,
-        None => peerwatch_core::detect::health(&peer),
-    };
-    Ok(PeerRecord {
+    Ok(TrackingRead {
         first_seen_at: time("FirstSeenAt")?,
         last_changed_at: time("LastChangedAt")?,
         present: item
@@ -463,7 +557,7 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
         version: num(item, "Version")
             .and_then(|v| u64::try_from(v).ok())
             .ok_or("no Version")?,
-        health,
+        health: s(item, "Health").as_deref().and_then(Health::parse),
         open_alert: s(item, "OpenAlert").as_deref().and_then(Severity::parse),
         alerting: AlertState {
             health_changes: item
@@ -485,6 +579,40 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
                 .unwrap_or(0),
             muted_alert: s(item, "MutedAlert").as_deref().and_then(Severity::parse),
         },
+    })
+}
+
+pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRecord, String> {
+    let get = |k: &str| s(item, k).unwrap_or_default();
+    let tags = strings_of(item, "Tags").collect();
+    let peer = PeerSnapshot {
+        route_server_peer_id: s(item, "RouteServerPeerId").ok_or("no RouteServerPeerId")?,
+        route_server_id: get("RouteServerId"),
+        route_server_endpoint_id: get("RouteServerEndpointId"),
+        vpc_id: get("VpcId"),
+        subnet_id: get("SubnetId"),
+        peer_address: get("PeerAddress"),
+        peer_asn: num(item, "PeerAsn"),
+        peer_liveness_detection: get("PeerLivenessDetection"),
+        endpoint_eni_id: get("EndpointEniId"),
+        endpoint_eni_address: get("EndpointEniAddress"),
+        state: get("State"),
+        failure_reason: s(item, "FailureReason"),
+        bgp_status: s(item, "BgpStatus"),
+        bfd_status: s(item, "BfdStatus"),
+        tags,
+    };
+    let t = tracking_from(item)?;
+    Ok(PeerRecord {
+        health: t
+            .health
+            .unwrap_or_else(|| peerwatch_core::detect::health(&peer)),
+        first_seen_at: t.first_seen_at,
+        last_changed_at: t.last_changed_at,
+        present: t.present,
+        version: t.version,
+        open_alert: t.open_alert,
+        alerting: t.alerting,
         peer,
     })
 }

@@ -490,10 +490,11 @@ pub fn select(
 }
 
 pub async fn list(ctx: &Context, args: MutesArgs) -> Result<(), Failure> {
-    let (states, stored) = store(ctx)
-        .load_states_and_mutes()
+    let known = store(ctx)
+        .load_known()
         .await
         .map_err(|e| explain(ctx, &e))?;
+    let (states, stored) = (known.peers, known.mutes);
     let stored_count = stored.len();
     let (listed, invalid) = select(&states, stored, ctx.now, args.all);
     for (peer, value) in &invalid {

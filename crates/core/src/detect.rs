@@ -9,7 +9,7 @@ use crate::model::{
     AlertState, Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot,
     Severity, Timestamp, Transition, TransitionKind,
 };
-use crate::mute::{MUTE_TAG, Mute, tag_mute};
+use crate::mute::{MUTE_TAG, Mute, MuteTarget, tag_mute};
 
 /// How alerts are grouped, damped and repeated (docs/operating.md, "Alert rules"); the defaults are meant
 /// to be right without tuning.
@@ -89,17 +89,24 @@ impl Rules {
     /// Whether `peer` is muted at `now`, by its tag or by a stored mute of it or its route
     /// server.
     pub fn muted(&self, peer: &PeerSnapshot, now: Timestamp) -> bool {
+        self.muted_by(peer.tags.get(MUTE_TAG), |t| t.covers(peer), now)
+    }
+
+    /// Whether a mute covers something at `now`: its `peerwatch:mute` tag value, or a stored
+    /// mute whose target `covers` says it covers.
+    pub(crate) fn muted_by(
+        &self,
+        tag: Option<&String>,
+        covers: impl Fn(&MuteTarget) -> bool,
+        now: Timestamp,
+    ) -> bool {
         let active = |until: Option<Timestamp>| until.is_none_or(|u| now < u);
-        let by_tag = peer
-            .tags
-            .get(MUTE_TAG)
-            .and_then(|v| tag_mute(v))
-            .is_some_and(active);
+        let by_tag = tag.and_then(|v| tag_mute(v)).is_some_and(active);
         by_tag
             || self
                 .mutes
                 .iter()
-                .any(|m| m.target.covers(peer) && active(m.until))
+                .any(|m| covers(&m.target) && active(m.until))
     }
 
     pub fn in_scope(&self, route_server_id: &str) -> bool {
@@ -108,7 +115,7 @@ impl Rules {
             .is_none_or(|ids| ids.iter().any(|id| *id == *route_server_id))
     }
 
-    fn notifies(&self, severity: Severity, open_alert: Option<Severity>) -> bool {
+    pub(crate) fn notifies(&self, severity: Severity, open_alert: Option<Severity>) -> bool {
         match severity {
             Severity::Recovery => open_alert.is_some(),
             Severity::Info => self.min_severity == Severity::Info,
@@ -138,6 +145,8 @@ fn field_value(peer: &PeerSnapshot, field: Field) -> Option<String> {
         Field::State => Some(peer.state.clone()),
         Field::BgpStatus => peer.bgp_status.clone(),
         Field::BfdStatus => peer.bfd_status.clone(),
+        // Not a peer's field (crate::fabric).
+        _ => None,
     }
 }
 
@@ -304,57 +313,103 @@ fn changed(
     Some(build.finish(peer.clone(), true, rules))
 }
 
-/// For a peer whose fields did not change: what the alert rules owe on their own, at most one
-/// of (in this order) the flapping peer settling, the alert a mute held back once the mute has
-/// ended, and a reminder of an alert still open.
+/// For a peer whose fields did not change: what the alert rules owe on their own (see
+/// [`owed`]).
 fn follow_up(
     prev: &PeerRecord,
     peer: &PeerSnapshot,
     observed_at: Timestamp,
     rules: &Rules,
 ) -> Option<Transition> {
-    let a = &prev.alerting;
-    let unwell = matches!(prev.health, Health::Down | Health::Degraded);
-    let trouble = match prev.health {
-        Health::Down => Severity::Critical,
-        Health::Degraded => Severity::Warning,
-        _ => Severity::Info,
+    let prior = Prior::of_peer(prev);
+    let owed = owed(&prior, observed_at, rules.muted(peer, observed_at), rules)?;
+    let event = match owed.kind {
+        TransitionKind::Settled => Event::PeerSettled,
+        TransitionKind::Reminder => Event::PeerReminder,
+        _ => trouble_event(peer),
     };
-    let build = |kind, severity, event| Build {
+    let build = Build {
         prev: Some(prev),
-        kind,
+        kind: owed.kind,
         observed_at,
         changes: Vec::new(),
         health_to: prev.health,
-        severity,
+        severity: owed.severity,
         event,
+    };
+    let mut t = build.finish(peer.clone(), true, rules);
+    if owed.kind == TransitionKind::Settled {
+        t.previous_duration_seconds = owed.settled_after;
+    }
+    Some(t)
+}
+
+/// What the alert rules remember of anything tracked (a peer, or an endpoint, route server,
+/// route or advertisement), as they need it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prior<'a> {
+    pub health: Health,
+    pub open_alert: Option<Severity>,
+    pub present: bool,
+    pub alerting: &'a AlertState,
+}
+
+impl<'a> Prior<'a> {
+    fn of_peer(r: &'a PeerRecord) -> Self {
+        Prior {
+            health: r.health,
+            open_alert: r.open_alert,
+            present: r.present,
+            alerting: &r.alerting,
+        }
+    }
+}
+
+/// A transition the alert rules owe with no field changed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owed {
+    pub kind: TransitionKind,
+    pub severity: Severity,
+    /// For a settling: how long since the last health change.
+    pub settled_after: Option<i64>,
+}
+
+/// At most one of (in this order) the flapping subject settling, the alert a mute held back
+/// once the mute has ended, and a reminder of an alert still open.
+pub(crate) fn owed(
+    prior: &Prior,
+    observed_at: Timestamp,
+    muted: bool,
+    rules: &Rules,
+) -> Option<Owed> {
+    let a = prior.alerting;
+    let unwell = matches!(prior.health, Health::Down | Health::Degraded);
+    let trouble = match prior.health {
+        Health::Down => Severity::Critical,
+        Health::Degraded => Severity::Warning,
+        _ => Severity::Info,
     };
     if let Some(since) = a.flapping_since {
         let last_change = a.health_changes.last().copied().unwrap_or(since);
         if observed_at.seconds_since(last_change) < rules.flap_hold_secs {
             return None;
         }
-        let severity = match prev.health {
-            Health::Healthy if prev.open_alert.is_some() => Severity::Recovery,
+        let severity = match prior.health {
+            Health::Healthy if prior.open_alert.is_some() => Severity::Recovery,
             _ => trouble,
         };
-        let mut t = build(TransitionKind::Settled, severity, Event::PeerSettled).finish(
-            peer.clone(),
-            true,
-            rules,
-        );
-        t.previous_duration_seconds = Some(observed_at.seconds_since(last_change));
-        return Some(t);
+        return Some(Owed {
+            kind: TransitionKind::Settled,
+            severity,
+            settled_after: Some(observed_at.seconds_since(last_change)),
+        });
     }
-    let muted = rules.muted(peer, observed_at);
-    if !muted && a.muted_alert.is_some() && unwell && prev.open_alert.is_none() {
-        return Some(
-            build(TransitionKind::Unmuted, trouble, trouble_event(peer)).finish(
-                peer.clone(),
-                true,
-                rules,
-            ),
-        );
+    if !muted && a.muted_alert.is_some() && unwell && prior.open_alert.is_none() {
+        return Some(Owed {
+            kind: TransitionKind::Unmuted,
+            severity: trouble,
+            settled_after: None,
+        });
     }
     let due = |every: i64| {
         a.alerted_at.is_some_and(|at| {
@@ -365,19 +420,16 @@ fn follow_up(
         && !muted
         && unwell
         && matches!(
-            prev.open_alert,
+            prior.open_alert,
             Some(Severity::Critical | Severity::Warning)
         )
         && due(rules.remind_every_secs)
     {
-        let severity = prev.open_alert.unwrap_or(trouble);
-        return Some(
-            build(TransitionKind::Reminder, severity, Event::PeerReminder).finish(
-                peer.clone(),
-                true,
-                rules,
-            ),
-        );
+        return Some(Owed {
+            kind: TransitionKind::Reminder,
+            severity: prior.open_alert.unwrap_or(trouble),
+            settled_after: None,
+        });
     }
     None
 }
@@ -455,87 +507,23 @@ struct Build<'a> {
 
 impl Build<'_> {
     fn finish(self, peer: PeerSnapshot, present: bool, rules: &Rules) -> Transition {
-        let prev_alert = self.prev.and_then(|p| p.open_alert);
-        // A peer that is back after vanishing starts a fresh episode: no recovery owed, and
-        // nothing of its past flapping or mutes carries over.
-        let fresh = self.prev.is_none_or(|p| !p.present);
-        let open_before = if fresh { None } else { prev_alert };
-        let mut alerting = match self.prev {
-            Some(p) if !fresh => p.alerting.clone(),
-            _ => AlertState::default(),
-        };
-        let health_changed = !fresh
-            && self.kind == TransitionKind::Changed
-            && self.prev.is_some_and(|p| p.health != self.health_to);
-        let mut severity = self.severity;
-        let mut event = self.event;
-        let mut suppressed = false;
-
-        // Flap detection: the change that makes one too many in the window alerts once, as
-        // `peer.flapping`; the changes after it are recorded and held back until it settles.
-        if health_changed && rules.flap_threshold > 0 {
-            let window_start = self.observed_at.plus_seconds(-rules.flap_window_secs);
-            alerting.health_changes.retain(|t| *t > window_start);
-            alerting.health_changes.push(self.observed_at);
-            if alerting.flapping_since.is_some() {
-                suppressed = true;
-            } else if alerting.health_changes.len() > rules.flap_threshold as usize {
-                alerting.flapping_since = Some(self.observed_at);
-                severity = Severity::Warning;
-                event = Event::PeerFlapping;
-            }
-        }
-        if self.kind == TransitionKind::Settled {
-            alerting.flapping_since = None;
-            alerting.health_changes.clear();
-        }
-
-        let alert = matches!(severity, Severity::Critical | Severity::Warning);
-        // A mute holds back alerts (remembering the last one, to send once the mute ends);
-        // the recovery of an alert sent before the mute still goes out, closing its thread.
-        // Vanishing too: maintenance may take peers away, and the mute says "expect trouble".
-        if !suppressed && alert && rules.muted(&peer, self.observed_at) {
-            suppressed = true;
-            if rules.notifies(severity, open_before) {
-                alerting.muted_alert = Some(severity);
-            }
-        }
-        if self.kind == TransitionKind::Unmuted {
-            alerting.muted_alert = None;
-        }
-
-        let notify = !suppressed && rules.notifies(severity, open_before);
-        let open_alert = match severity {
-            _ if suppressed => open_before
-                .filter(|_| self.health_to != Health::Healthy || alerting.flapping_since.is_some()),
-            Severity::Critical | Severity::Warning if notify => Some(severity),
-            Severity::Recovery => None,
-            _ if self.kind == TransitionKind::Vanished => None,
-            _ if self.health_to == Health::Healthy => None,
-            _ => open_before,
-        };
-        if notify && alert && self.kind != TransitionKind::Reminder {
-            alerting.alerted_at = Some(self.observed_at);
-            alerting.reminders_sent = 0;
-        }
-        if self.kind == TransitionKind::Reminder {
-            // Count the intervals passed, so a poller that was away sends one, not a burst.
-            let every = rules.remind_every_secs.max(1);
-            let since = alerting
-                .alerted_at
-                .map_or(0, |t| self.observed_at.seconds_since(t));
-            alerting.reminders_sent = u32::try_from(since / every).unwrap_or(u32::MAX);
-        }
-        if open_alert.is_none() {
-            alerting.alerted_at = None;
-            alerting.reminders_sent = 0;
-        }
-        if self.health_to == Health::Healthy || !present {
-            alerting.muted_alert = None;
-        }
-        if !present {
-            alerting = AlertState::default();
-        }
+        let prior = self.prev.map(Prior::of_peer);
+        let muted = rules.muted(&peer, self.observed_at);
+        let ruled = apply_rules(
+            prior.as_ref(),
+            Proposed {
+                kind: self.kind,
+                observed_at: self.observed_at,
+                health_to: self.health_to,
+                severity: self.severity,
+                event: self.event,
+                flapping_event: Event::PeerFlapping,
+                present,
+                muted,
+                moved: false,
+            },
+            rules,
+        );
         let rule_only = matches!(
             self.kind,
             TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
@@ -551,8 +539,8 @@ impl Build<'_> {
             present,
             version: self.prev.map_or(1, |p| p.version + 1),
             health: self.health_to,
-            open_alert,
-            alerting,
+            open_alert: ruled.open_alert,
+            alerting: ruled.alerting,
         };
         Transition {
             kind: self.kind,
@@ -560,15 +548,9 @@ impl Build<'_> {
             changes: self.changes,
             health_from: self.prev.filter(|p| p.present).map(|p| p.health),
             health_to: self.health_to,
-            severity,
-            event,
-            notification: if notify {
-                NotificationState::Pending
-            } else if suppressed {
-                NotificationState::Suppressed
-            } else {
-                NotificationState::NotRequired
-            },
+            severity: ruled.severity,
+            event: ruled.event,
+            notification: ruled.notification,
             previous_observed_at: self.prev.map(|p| p.last_changed_at),
             previous_duration_seconds: self
                 .prev
@@ -576,6 +558,132 @@ impl Build<'_> {
             expected_version: self.prev.map(|p| p.version),
             record,
         }
+    }
+}
+
+/// A transition as detection proposes it, before the alert rules have their say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Proposed {
+    pub kind: TransitionKind,
+    pub observed_at: Timestamp,
+    pub health_to: Health,
+    pub severity: Severity,
+    pub event: Event,
+    /// The event a subject of this type alerts with when it starts flapping.
+    pub flapping_event: Event,
+    pub present: bool,
+    /// Whether a mute (tag or stored) covers the subject at `observed_at`.
+    pub muted: bool,
+    /// Counts for flap detection though the health stays (a route failing over).
+    pub moved: bool,
+}
+
+/// What the alert rules decide.
+#[derive(Debug, Clone)]
+pub(crate) struct Ruled {
+    pub severity: Severity,
+    pub event: Event,
+    pub notification: NotificationState,
+    pub open_alert: Option<Severity>,
+    pub alerting: AlertState,
+}
+
+/// The alert rules (flapping, mutes, reminders, the open alert a recovery closes), the same
+/// for every subject peerwatch tracks.
+pub(crate) fn apply_rules(prev: Option<&Prior>, p: Proposed, rules: &Rules) -> Ruled {
+    let prev_alert = prev.and_then(|p| p.open_alert);
+    // A subject that is back after vanishing starts a fresh episode: no recovery owed, and
+    // nothing of its past flapping or mutes carries over.
+    let fresh = prev.is_none_or(|p| !p.present);
+    let open_before = if fresh { None } else { prev_alert };
+    let mut alerting = match prev {
+        Some(prior) if !fresh => prior.alerting.clone(),
+        _ => AlertState::default(),
+    };
+    let health_changed = !fresh
+        && p.kind == TransitionKind::Changed
+        && (p.moved || prev.is_some_and(|prior| prior.health != p.health_to));
+    let mut severity = p.severity;
+    let mut event = p.event;
+    let mut suppressed = false;
+
+    // Flap detection: the change that makes one too many in the window alerts once, as
+    // the flapping event; the changes after it are recorded and held back until it settles.
+    if health_changed && rules.flap_threshold > 0 {
+        let window_start = p.observed_at.plus_seconds(-rules.flap_window_secs);
+        alerting.health_changes.retain(|t| *t > window_start);
+        alerting.health_changes.push(p.observed_at);
+        if alerting.flapping_since.is_some() {
+            suppressed = true;
+        } else if alerting.health_changes.len() > rules.flap_threshold as usize {
+            alerting.flapping_since = Some(p.observed_at);
+            severity = Severity::Warning;
+            event = p.flapping_event;
+        }
+    }
+    if p.kind == TransitionKind::Settled {
+        alerting.flapping_since = None;
+        alerting.health_changes.clear();
+    }
+
+    let alert = matches!(severity, Severity::Critical | Severity::Warning);
+    // A mute holds back alerts (remembering the last one, to send once the mute ends);
+    // the recovery of an alert sent before the mute still goes out, closing its thread.
+    // Vanishing too: maintenance may take things away, and the mute says "expect trouble".
+    if !suppressed && alert && p.muted {
+        suppressed = true;
+        if rules.notifies(severity, open_before) {
+            alerting.muted_alert = Some(severity);
+        }
+    }
+    if p.kind == TransitionKind::Unmuted {
+        alerting.muted_alert = None;
+    }
+
+    let notify = !suppressed && rules.notifies(severity, open_before);
+    let open_alert = match severity {
+        _ if suppressed => open_before
+            .filter(|_| p.health_to != Health::Healthy || alerting.flapping_since.is_some()),
+        Severity::Critical | Severity::Warning if notify => Some(severity),
+        Severity::Recovery => None,
+        _ if p.kind == TransitionKind::Vanished => None,
+        _ if p.health_to == Health::Healthy => None,
+        _ => open_before,
+    };
+    if notify && alert && p.kind != TransitionKind::Reminder {
+        alerting.alerted_at = Some(p.observed_at);
+        alerting.reminders_sent = 0;
+    }
+    if p.kind == TransitionKind::Reminder {
+        // Count the intervals passed, so a poller that was away sends one, not a burst.
+        let every = rules.remind_every_secs.max(1);
+        let since = alerting
+            .alerted_at
+            .map_or(0, |t| p.observed_at.seconds_since(t));
+        alerting.reminders_sent = u32::try_from(since / every).unwrap_or(u32::MAX);
+    }
+    if open_alert.is_none() {
+        alerting.alerted_at = None;
+        alerting.reminders_sent = 0;
+    }
+    if p.health_to == Health::Healthy || !p.present {
+        alerting.muted_alert = None;
+    }
+    if !p.present {
+        alerting = AlertState::default();
+    }
+    Ruled {
+        severity,
+        event,
+        notification: if notify {
+            NotificationState::Pending
+        } else if suppressed {
+            NotificationState::Suppressed
+        } else {
+            NotificationState::NotRequired
+        },
+        open_alert,
+        alerting,
     }
 }
 

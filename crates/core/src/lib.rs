@@ -5,6 +5,8 @@
 //! - [`model`]: peers, records, transitions, and their enums;
 //! - [`ids`]: the parsed AWS ids a user can name (route server, endpoint, peer);
 //! - [`detect`]: health, severity, events and the alert rules (flapping, reminders, mutes);
+//! - [`fabric`]: beyond sessions: endpoints, route servers, routes and what each peer
+//!   advertises, and their detection;
 //! - [`mute`]: maintenance mutes and their targets;
 //! - [`render`]: one transition's notification (text, chat, event JSON);
 //! - [`storm`]: storm control, grouping many alerts of one route server into one message;
@@ -16,6 +18,7 @@
 
 pub mod detect;
 pub mod duration;
+pub mod fabric;
 pub mod history;
 pub mod ids;
 pub mod metrics;

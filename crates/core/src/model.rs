@@ -223,6 +223,36 @@ string_enum!(
         PeerSettled => "peer.settled",
         PeerReminder => "peer.reminder",
         RouteServerStorm => "route-server.storm",
+        // Beyond sessions (crate::fabric).
+        EndpointFailed => "endpoint.failed",
+        EndpointFailing => "endpoint.failing",
+        EndpointDeleteFailed => "endpoint.delete-failed",
+        EndpointRecovered => "endpoint.recovered",
+        EndpointDiscovered => "endpoint.discovered",
+        EndpointChanged => "endpoint.changed",
+        EndpointVanished => "endpoint.vanished",
+        EndpointFlapping => "endpoint.flapping",
+        RoutesPersisted => "routes.persisted",
+        RoutesUnpersisted => "routes.unpersisted",
+        RouteServerDiscovered => "route-server.discovered",
+        RouteServerChanged => "route-server.changed",
+        RouteServerVanished => "route-server.vanished",
+        RouteServerFlapping => "route-server.flapping",
+        RouteFailover => "route.failover",
+        RouteLost => "route.lost",
+        RouteRestored => "route.restored",
+        RouteRejected => "route.rejected",
+        RouteInstalled => "route.installed",
+        RouteDiscovered => "route.discovered",
+        RouteChanged => "route.changed",
+        RouteVanished => "route.vanished",
+        RouteFlapping => "route.flapping",
+        PeerNoRoutes => "peer.no-routes",
+        PeerRoutesRestored => "peer.routes-restored",
+        PeerRoutesDiscovered => "peer.routes-discovered",
+        PeerRoutesChanged => "peer.routes-changed",
+        PeerRoutesVanished => "peer.routes-vanished",
+        PeerRoutesFlapping => "peer.routes-flapping",
     }
 );
 
@@ -237,11 +267,19 @@ string_enum!(
 );
 
 string_enum!(
-    /// The three fields whose changes are recorded.
+    /// The fields whose changes are recorded: a peer's three, then those of endpoints, route
+    /// servers, routes and advertisements (crate::fabric).
     Field {
         State => "State",
         BgpStatus => "BgpStatus",
         BfdStatus => "BfdStatus",
+        FailureReason => "FailureReason",
+        PersistRoutesState => "PersistRoutesState",
+        AreRoutesPersisted => "AreRoutesPersisted",
+        RouteServerPeerId => "RouteServerPeerId",
+        NextHopIp => "NextHopIp",
+        RouteTables => "RouteTables",
+        AdvertisedRoutes => "AdvertisedRoutes",
     }
 );
 

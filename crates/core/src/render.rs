@@ -27,6 +27,9 @@ use crate::model::{
 };
 use crate::storm::{GroupKind, group_id};
 
+mod fabric;
+pub use fabric::{fabric_event_json, render_fabric};
+
 /// The longest subject [`render`] produces. The contract allows 100; the SNS API reference says
 /// "less than 100 characters", so one less satisfies both readings.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -146,7 +149,7 @@ fn subject_phrase(tr: &Transition) -> String {
     }
 }
 
-fn event_phrase(event: Event) -> &'static str {
+pub(crate) fn event_phrase(event: Event) -> &'static str {
     match event {
         Event::PeerFailed => "failed",
         Event::PeerFailing => "failing",
@@ -162,6 +165,31 @@ fn event_phrase(event: Event) -> &'static str {
         Event::PeerSettled => "settled",
         Event::PeerReminder => "still unwell",
         Event::RouteServerStorm => "many peers down",
+        Event::EndpointFailed => "failed",
+        Event::EndpointFailing => "failing",
+        Event::EndpointDeleteFailed => "delete failed",
+        Event::EndpointRecovered => "recovered",
+        Event::EndpointDiscovered | Event::RouteServerDiscovered | Event::RouteDiscovered => {
+            "discovered"
+        }
+        Event::EndpointChanged | Event::RouteServerChanged | Event::RouteChanged => "changed",
+        Event::EndpointVanished | Event::RouteServerVanished | Event::RouteVanished => "vanished",
+        Event::EndpointFlapping
+        | Event::RouteServerFlapping
+        | Event::RouteFlapping
+        | Event::PeerRoutesFlapping => "flapping",
+        Event::RoutesPersisted => "routes persisted: every session down",
+        Event::RoutesUnpersisted => "routes no longer persisted",
+        Event::RouteFailover => "failed over",
+        Event::RouteLost => "lost: no route in the FIB",
+        Event::RouteRestored => "restored",
+        Event::RouteRejected => "rejected by a route table",
+        Event::RouteInstalled => "installed again",
+        Event::PeerNoRoutes => "advertises no routes",
+        Event::PeerRoutesRestored => "advertises routes again",
+        Event::PeerRoutesDiscovered => "advertises routes",
+        Event::PeerRoutesChanged => "advertises other routes",
+        Event::PeerRoutesVanished => "advertisement gone",
     }
 }
 
@@ -585,6 +613,8 @@ fn headline(tr: &Transition) -> String {
             "many peers of {} changed at once",
             tr.record.peer.route_server_id
         ),
+        // Not a peer's event (render::fabric).
+        e => format!("{id} {}", event_phrase(e)),
     }
 }
 

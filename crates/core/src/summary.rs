@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::fabric::FabricTransition;
 use crate::model::{FieldChange, NotificationState, Transition};
 
 /// What a run did; the Lambda's response and `peerwatch poll`'s output.
@@ -10,8 +11,16 @@ use crate::model::{FieldChange, NotificationState, Transition};
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub peers_seen: usize,
+    /// Route servers, endpoints and prefixes in the FIBs this run saw (crate::fabric).
+    pub route_servers_seen: usize,
+    pub endpoints_seen: usize,
+    pub routes_seen: usize,
+    /// Peers' transitions.
     pub transitions_detected: usize,
     pub transitions_recorded: usize,
+    /// Transitions of endpoints, route servers, routes and advertisements.
+    pub routing_transitions_detected: usize,
+    pub routing_transitions_recorded: usize,
     /// Changes another overlapping run recorded first.
     pub transitions_lost_race: usize,
     /// Changes left for the next run because the deadline was near.
@@ -45,6 +54,19 @@ pub struct Detected {
 }
 
 impl Detected {
+    /// What a dry run reports of an endpoint's, route server's, route's or advertisement's
+    /// transition; `routeServerPeerId` holds its key value.
+    pub fn of_fabric(t: &FabricTransition) -> Detected {
+        Detected {
+            route_server_peer_id: t.key(),
+            kind: t.kind.to_string(),
+            event: t.event.to_string(),
+            severity: t.severity.to_string(),
+            notify: t.notification == NotificationState::Pending,
+            changes: t.changes.clone(),
+        }
+    }
+
     /// What a dry run reports of one transition.
     pub fn of(tr: &Transition) -> Detected {
         Detected {

@@ -29,6 +29,8 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Cycle(CycleError::LoadStates(_)) => "LoadStatesFailed",
             HandlerError::Cycle(CycleError::Outbox(_)) => "OutboxFailed",
             HandlerError::Cycle(CycleError::Record { .. }) => "RecordFailed",
+            HandlerError::Cycle(CycleError::Fabric(_)) => "ListRouteServersFailed",
+            HandlerError::Cycle(CycleError::Unread { .. }) => "RoutingDatabaseUnread",
             HandlerError::Cycle(CycleError::Scope { .. }) => "InvalidPayload",
         };
         Diagnostic {

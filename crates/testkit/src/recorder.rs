@@ -145,6 +145,11 @@ fn iam_needs(
     if let Some(i) = input.downcast_ref::<aws_sdk_sns::operation::publish::PublishInput>() {
         return one(i.topic_arn().or(i.target_arn()).unwrap_or("?").to_string());
     }
+    if let Some(i) = input.downcast_ref::<
+        aws_sdk_ec2::operation::get_route_server_routing_database::GetRouteServerRoutingDatabaseInput,
+    >() {
+        return one(format!("route-server/{}", i.route_server_id().unwrap_or("?")));
+    }
     if service == "EC2" && operation.starts_with("Describe") {
         // EC2 Describe* actions take no resource-level permissions.
         return one("*".to_string());
