@@ -19,6 +19,7 @@ pub mod history;
 pub mod mute;
 pub mod poll;
 pub mod report;
+pub mod routes;
 pub mod status;
 pub mod time;
 pub mod timeline;
@@ -39,6 +40,8 @@ pub const EXIT_EMPTY: u8 = 3;
                   REMIND_EVERY_MINUTES, PEER_METRICS); flags override them.\n\n\
                   Examples:\n  peerwatch status --health down\n  \
                   peerwatch history --peer rsp-0a1b2c3d4e5f60718 --since 12h\n  \
+                  peerwatch routes --route-server rs-0a1b2c3d4e5f60718\n  \
+                  peerwatch history --prefix 10.0.0.0/16 --since 7d\n  \
                   peerwatch report --since 30d --svg timeline.svg\n  \
                   peerwatch mute --route-server rs-0a1b2c3d4e5f60718 --for 2h --reason \"upgrade\"\n  \
                   peerwatch poll --dry-run\n\n\
@@ -83,8 +86,10 @@ pub enum Command {
     Poll(poll::PollArgs),
     /// Every known peer, one line each: health, state, BGP, BFD, address, ASN, since when
     Status(status::StatusArgs),
-    /// Recorded transitions, newest first, for one peer, one route server or the whole fleet
+    /// Recorded transitions, newest first, for one peer, one route server, one prefix or the fleet
     History(history::HistoryArgs),
+    /// Each route server's recorded FIB: per prefix the peer, next hop and route tables
+    Routes(routes::RoutesArgs),
     /// Availability, outages and time to recover per peer and route server over a window
     Report(report::ReportArgs),
     /// Hold back a peer's or a route server's alerts for maintenance (changes are still recorded)
@@ -165,6 +170,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Poll(args) => poll::run(&ctx, args).await,
         Command::Status(args) => status::run(&ctx, args).await,
         Command::History(args) => history::run(&ctx, args).await,
+        Command::Routes(args) => routes::run(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Mute(args) => mute::mute(&ctx, args).await,
         Command::Unmute(args) => mute::unmute(&ctx, args).await,
