@@ -708,3 +708,24 @@ def test_malformed_routing_queries_get_ec2_xml_errors(sim, action, params, code)
         params = {"RouteServerId": UNKNOWN_RS, **params}
     got, _ = raw_ec2_error(sim.query({"Action": action, "Version": API_VERSION, **params}))
     assert got == code
+
+
+def test_sessions_dropped_together_persist_the_whole_fib(ec2, sim, routed):
+    """`POST /_sim/peers` patches several peers before the routing is recomputed: every
+    prefix is still in the persisted FIB, as when the sessions drop at the same moment."""
+    rs_id, peers = routed["rs"], routed["peers"]
+    before = fib(routing_database(ec2, rs_id)[1])
+    answer = sim.ok("POST", "/_sim/peers", {"peers": {p: {"bgpStatus": "down"} for p in peers}})
+    assert len(answer) == len(peers), answer
+    persisted, routes = routing_database(ec2, rs_id)
+    assert persisted is True
+    assert fib(routes) == before
+
+
+def test_patching_several_peers_with_one_unknown_changes_nothing(sim, routed):
+    peers = routed["peers"]
+    answer = sim.control(
+        "POST", "/_sim/peers", {"peers": {peers[0]: {"bgpStatus": "down"}, "rsp-0000000000000dead": {"bgpStatus": "down"}}}
+    )
+    assert answer.status == 404 and "rsp-0000000000000dead" in answer.json()["error"], answer
+    assert {p["routeServerPeerId"]: p["bgpStatus"] for p in sim.peers()}[peers[0]] == "up"

@@ -16,7 +16,7 @@ use peerwatch_core::ids::RouteServerId;
 use peerwatch_core::metrics::PeerHealth;
 use peerwatch_core::model::{NotificationState, PeerRecord, Timestamp, Transition};
 use peerwatch_core::render::{self, Notification};
-use peerwatch_core::storm::{GroupKind, group_id, storm_groups};
+use peerwatch_core::storm::{GroupKind, group_id, routing_group_id, storm_groups};
 use peerwatch_core::summary::{Detected, Summary};
 
 use crate::config::Config;
@@ -281,6 +281,18 @@ impl Poller {
                 Group::new(&members, threshold)
             })
             .collect();
+        // Routing alerts storm apart from peers', in messages of their own.
+        let peers = transitions.len();
+        let mut groups = groups;
+        for members in storm_groups(&fabric_transitions, threshold) {
+            let g = groups.len();
+            let members: Vec<&FabricTransition> = members
+                .into_iter()
+                .inspect(|&i| member_of[peers + i] = Some(g))
+                .map(|i| &fabric_transitions[i])
+                .collect();
+            groups.push(Group::routing(&members, threshold));
+        }
         let groups = &groups;
         let changes = transitions
             .into_iter()
@@ -620,6 +632,16 @@ impl Group {
         Group {
             id: group_id(route_server_id, kind, first.observed_at),
             notification: render::render_group(route_server_id, members, threshold),
+        }
+    }
+
+    fn routing(members: &[&FabricTransition], threshold: u32) -> Group {
+        let first = members[0];
+        let route_server_id = first.record.subject.route_server_id();
+        let kind = GroupKind::of_kind(first.kind, first.severity).unwrap_or(GroupKind::Alerts);
+        Group {
+            id: routing_group_id(route_server_id, kind, first.observed_at),
+            notification: render::render_fabric_group(route_server_id, members, threshold),
         }
     }
 }

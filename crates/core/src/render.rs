@@ -28,7 +28,7 @@ use crate::model::{
 use crate::storm::{GroupKind, group_id};
 
 mod fabric;
-pub use fabric::{fabric_event_json, render_fabric};
+pub use fabric::{fabric_event_json, render_fabric, render_fabric_group};
 
 /// The longest subject [`render`] produces. The contract allows 100; the SNS API reference says
 /// "less than 100 characters", so one less satisfies both readings.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::fabric::FabricTransition;
 use crate::model::{NotificationState, Severity, Timestamp, Transition, TransitionKind};
 
 /// Which notified transitions storm control puts together: alerts (critical and warning,
@@ -22,7 +23,11 @@ pub enum GroupKind {
 impl GroupKind {
     /// The group a transition joins when it is notified in a storm; `None` for `info`.
     pub fn of(tr: &Transition) -> Option<GroupKind> {
-        match (tr.kind, tr.severity) {
+        Self::of_kind(tr.kind, tr.severity)
+    }
+
+    pub fn of_kind(kind: TransitionKind, severity: Severity) -> Option<GroupKind> {
+        match (kind, severity) {
             (TransitionKind::Reminder, _) => Some(GroupKind::Reminders),
             (_, Severity::Critical | Severity::Warning) => Some(GroupKind::Alerts),
             (_, Severity::Recovery) => Some(GroupKind::Recoveries),
@@ -39,6 +44,44 @@ impl GroupKind {
     }
 }
 
+/// What storm control needs of a transition: a peer's, or an endpoint's, route server's,
+/// route's or advertisement's (grouped apart from peers', in messages of their own).
+pub trait Stormy {
+    fn route_server_id(&self) -> &str;
+    fn group_kind(&self) -> Option<GroupKind>;
+    fn notification(&self) -> NotificationState;
+}
+
+impl Stormy for Transition {
+    fn route_server_id(&self) -> &str {
+        &self.record.peer.route_server_id
+    }
+    fn group_kind(&self) -> Option<GroupKind> {
+        GroupKind::of(self)
+    }
+    fn notification(&self) -> NotificationState {
+        self.notification
+    }
+}
+
+impl Stormy for FabricTransition {
+    fn route_server_id(&self) -> &str {
+        self.record.subject.route_server_id()
+    }
+    fn group_kind(&self) -> Option<GroupKind> {
+        GroupKind::of_kind(self.kind, self.severity)
+    }
+    fn notification(&self) -> NotificationState {
+        self.notification
+    }
+}
+
+/// The `GroupId` of a grouped message of routing events (endpoints, route servers, routes,
+/// advertisements): `rs-.../routing-alerts@2026-11-25T19:05:00.123Z`, never a peer group's.
+pub fn routing_group_id(route_server_id: &str, kind: GroupKind, observed_at: Timestamp) -> String {
+    format!("{route_server_id}/routing-{}@{observed_at}", kind.as_str())
+}
+
 /// The `GroupId` every member transition of a grouped message carries:
 /// `rs-0a1b2c3d4e5f60718/alerts@2026-11-25T19:05:00.123Z`.
 pub fn group_id(route_server_id: &str, kind: GroupKind, observed_at: Timestamp) -> String {
@@ -48,19 +91,17 @@ pub fn group_id(route_server_id: &str, kind: GroupKind, observed_at: Timestamp) 
 /// Storm control: the notified transitions (`pending`) of one route server and one kind
 /// ([`GroupKind`]: alerts, recoveries, reminders) when there are more than `threshold` of
 /// them, as indexes into `transitions`, one list per group. A `threshold` of 0 never groups.
-pub fn storm_groups(transitions: &[Transition], threshold: u32) -> Vec<Vec<usize>> {
+pub fn storm_groups<T: Stormy>(transitions: &[T], threshold: u32) -> Vec<Vec<usize>> {
     if threshold == 0 {
         return Vec::new();
     }
     let mut by: BTreeMap<(&str, GroupKind), Vec<usize>> = BTreeMap::new();
     for (i, tr) in transitions.iter().enumerate() {
-        if tr.notification != NotificationState::Pending {
+        if tr.notification() != NotificationState::Pending {
             continue;
         }
-        if let Some(kind) = GroupKind::of(tr) {
-            by.entry((tr.record.peer.route_server_id.as_str(), kind))
-                .or_default()
-                .push(i);
+        if let Some(kind) = tr.group_kind() {
+            by.entry((tr.route_server_id(), kind)).or_default().push(i);
         }
     }
     by.into_values()

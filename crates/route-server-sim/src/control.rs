@@ -77,19 +77,51 @@ pub async fn patch_peer(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let patch = PeerPatch {
-        state: patch.state,
-        failure_reason: patch.failure_reason,
-        bgp_status: patch.bgp_status,
-        bfd_status: patch.bfd_status,
-        tags: patch.tags,
-    };
+    let patch = patch.into_patch();
     let mut world = sim.world();
     let now = world.now();
     world.settle(now);
     match world.patch_peer(now, &id, patch) {
         Some(view) => Json(view).into_response(),
         None => unknown_peer(&id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchManyBody {
+    peers: BTreeMap<String, PatchBody>,
+}
+
+/// `POST /_sim/peers` `{"peers": {"rsp-...": {...}, ...}}`: patches them all at once.
+pub async fn patch_peers(State(sim): State<Simulator>, bytes: Bytes) -> Response {
+    let many: PatchManyBody = match body(&bytes) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let patches = many
+        .peers
+        .into_iter()
+        .map(|(id, p)| (id, p.into_patch()))
+        .collect();
+    let mut world = sim.world();
+    let now = world.now();
+    world.settle(now);
+    match world.patch_peers(now, patches) {
+        Ok(views) => Json(views).into_response(),
+        Err(id) => unknown_peer(&id),
+    }
+}
+
+impl PatchBody {
+    fn into_patch(self) -> PeerPatch {
+        PeerPatch {
+            state: self.state,
+            failure_reason: self.failure_reason,
+            bgp_status: self.bgp_status,
+            bfd_status: self.bfd_status,
+            tags: self.tags,
+        }
     }
 }
 

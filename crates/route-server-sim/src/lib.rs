@@ -117,7 +117,10 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/", post(ec2_query).get(ec2_query))
-            .route("/_sim/peers", get(control::list_peers))
+            .route(
+                "/_sim/peers",
+                get(control::list_peers).post(control::patch_peers),
+            )
             .route("/_sim/peers/{id}", post(control::patch_peer))
             .route("/_sim/peers/{id}/vanish", post(control::vanish_peer))
             .route(

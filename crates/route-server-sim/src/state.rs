@@ -1445,6 +1445,31 @@ impl World {
     }
 
     pub fn patch_peer(&mut self, now: Instant, id: &str, patch: PeerPatch) -> Option<PeerView> {
+        let view = self.apply_patch(now, id, patch)?;
+        self.refresh(now);
+        Some(view)
+    }
+
+    /// Patches several peers at once: the routing is recomputed once, after all of them, as
+    /// when sessions drop together (the last one down finds the FIB the others left). An
+    /// unknown id changes nothing and is answered.
+    pub fn patch_peers(
+        &mut self,
+        now: Instant,
+        patches: Vec<(String, PeerPatch)>,
+    ) -> Result<Vec<PeerView>, String> {
+        if let Some((id, _)) = patches.iter().find(|(id, _)| !self.peers.contains(id)) {
+            return Err(id.clone());
+        }
+        let views = patches
+            .into_iter()
+            .filter_map(|(id, patch)| self.apply_patch(now, &id, patch))
+            .collect();
+        self.refresh(now);
+        Ok(views)
+    }
+
+    fn apply_patch(&mut self, now: Instant, id: &str, patch: PeerPatch) -> Option<PeerView> {
         let peer = self.peers.get_mut(id)?;
         if let Some(state) = patch.state {
             peer.life.force(&state, now);
@@ -1463,7 +1488,6 @@ impl World {
         }
         let view = PeerView::from(&*peer);
         self.touch(&view.route_server_id);
-        self.refresh(now);
         Some(view)
     }
 

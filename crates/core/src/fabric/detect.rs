@@ -236,7 +236,12 @@ fn judge(prev: &FabricRecord, now: &Subject, health_to: Health) -> (Event, Sever
                 (h, Health::Degraded) if h != Health::Degraded => {
                     (Event::RouteRejected, Severity::Warning, moved)
                 }
-                (Health::Degraded, Health::Healthy) if !moved => recovered(Event::RouteInstalled),
+                // Installed again and moved at once: the recovery closes the rejection's alert;
+                // its `from`/`to` tell the move.
+                (Health::Degraded, Health::Healthy) => {
+                    let (event, severity, _) = recovered(Event::RouteInstalled);
+                    (event, severity, moved)
+                }
                 _ if moved => (Event::RouteFailover, Severity::Warning, true),
                 _ => (Event::RouteChanged, Severity::Info, false),
             }

@@ -11,12 +11,14 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{
-    ChatContent, ChatMetadata, ChatNotification, EVENT_SCHEMA_VERSION, Envelope, Notification,
-    code, event_phrase, sanitise_subject, severity_icon, severity_label, to_json,
+    ChatContent, ChatMetadata, ChatNotification, EVENT_SCHEMA_VERSION, Envelope,
+    MAX_GROUP_CHAT_LISTED, MAX_GROUP_LISTED, MAX_GROUP_MESSAGE_BYTES, Notification, code,
+    event_phrase, sanitise_subject, severity_icon, severity_label, to_json,
 };
 use crate::duration::humanise;
 use crate::fabric::{Detail, FabricRecord, FabricTransition, NextHop, Subject};
 use crate::model::{Event, FieldChange, Health, Severity, Timestamp, TransitionKind};
+use crate::storm::{GroupKind, routing_group_id};
 
 /// Renders the notification of one fabric transition.
 pub fn render_fabric(t: &FabricTransition) -> Notification {
@@ -384,4 +386,361 @@ fn chat_json(t: &FabricTransition) -> String {
             additional_context: context,
         },
     })
+}
+
+/// One message for many routing alerts (or recoveries, or reminders) of one route server in
+/// one cycle: storm control, as for peers ([`super::render_group`]), in a message of its own.
+///
+/// - subject: `[CRITICAL] rs-0a1b2c3d4e5f60718 12 routing alerts (route.lost 10, endpoint.failed 2)`;
+/// - `default`/`email`: one line per member, up to [`MAX_GROUP_LISTED`];
+/// - `https`: a chat notification in the route server's thread, up to
+///   [`MAX_GROUP_CHAT_LISTED`] members;
+/// - `sqs`/`lambda`/`email-json`: `{"schemaVersion": "1", "event": "route-server.storm",
+///   "severity", "groupId", "groupKind", "routeServerId", "vpcId", "observedAt", "threshold",
+///   "eventCount", "eventsOmitted", "events": [each member's own event JSON]}`.
+pub fn render_fabric_group(
+    route_server_id: &str,
+    members: &[&FabricTransition],
+    threshold: u32,
+) -> Notification {
+    let mut members: Vec<&FabricTransition> = members.to_vec();
+    members.sort_by_key(|t| (std::cmp::Reverse(t.severity.rank()), t.key()));
+    let first = members[0];
+    let kind = GroupKind::of_kind(first.kind, first.severity).unwrap_or(GroupKind::Alerts);
+    let id = routing_group_id(route_server_id, kind, first.observed_at);
+    let severity = members
+        .iter()
+        .map(|t| t.severity)
+        .max_by_key(|s| s.rank())
+        .unwrap_or(first.severity);
+    let vpc_id = first.record.subject.vpc_id();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &members {
+        *counts.entry(t.event.as_str()).or_default() += 1;
+    }
+    let breakdown: Vec<String> = counts.iter().map(|(e, n)| format!("{e} {n}")).collect();
+    let what = match kind {
+        GroupKind::Alerts => "routing alerts",
+        GroupKind::Recoveries => "routing recoveries",
+        GroupKind::Reminders => "routing reminders",
+    };
+    let subject = sanitise_subject(&format!(
+        "[{}] {route_server_id} {} {what} ({})",
+        severity_label(severity),
+        members.len(),
+        breakdown.join(", ")
+    ));
+    let lines: Vec<String> = members.iter().map(|t| summary(t)).collect();
+    let chat_listed = lines.len().min(MAX_GROUP_CHAT_LISTED);
+    let mut chat_lines = vec![format!(
+        "Route server {}, VPC {}",
+        code(route_server_id),
+        code(vpc_id)
+    )];
+    chat_lines.extend(lines[..chat_listed].iter().cloned());
+    if lines.len() > chat_listed {
+        chat_lines.push(format!(
+            "... and {} more (all are in the email and the event JSON)",
+            lines.len() - chat_listed
+        ));
+    }
+    chat_lines.push(format!(
+        "Grouped by storm control: more than {threshold} {} in one poll",
+        kind.as_str()
+    ));
+    let related: Vec<&str> = [route_server_id, vpc_id]
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mut context = BTreeMap::new();
+    context.insert("severity", severity.as_str().to_string());
+    context.insert("event", Event::RouteServerStorm.as_str().to_string());
+    context.insert("routeServerId", route_server_id.to_string());
+    context.insert("vpcId", vpc_id.to_string());
+    context.insert("groupId", id.clone());
+    context.insert("observedAt", first.observed_at.to_string());
+    context.retain(|_, v| !v.is_empty());
+    let title = format!(
+        "{} {}: {route_server_id}: {} {what}",
+        severity_icon(severity),
+        severity_label(severity),
+        members.len()
+    );
+    let chat = to_json(&ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id: id.clone(),
+        content: ChatContent {
+            text_type: "client-markdown",
+            title,
+            description: chat_lines.join("\n"),
+            next_steps: vec![format!(
+                "Where traffic goes now: {}",
+                code(&format!(
+                    "peerwatch routes --route-server {route_server_id}"
+                ))
+            )],
+            keywords: [
+                severity.as_str(),
+                Event::RouteServerStorm.as_str(),
+                route_server_id,
+            ]
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        },
+        metadata: ChatMetadata {
+            thread_id: route_server_id,
+            summary: format!("{route_server_id}: {} {what}", members.len()),
+            event_type: Event::RouteServerStorm.as_str(),
+            related_resources: related,
+            additional_context: context,
+        },
+    });
+    let mut text_listed = lines.len().min(MAX_GROUP_LISTED);
+    let mut json_listed = text_listed;
+    loop {
+        let mut text = format!(
+            "{}: {} {what} on {route_server_id}\n\n",
+            severity_label(severity),
+            members.len()
+        );
+        for line in &lines[..text_listed] {
+            let _ = writeln!(text, "  - {line}");
+        }
+        if lines.len() > text_listed {
+            let _ = writeln!(text, "  ... and {} more", lines.len() - text_listed);
+        }
+        let _ = writeln!(
+            text,
+            "\nGrouped by storm control: more than {threshold} {} in one poll.",
+            kind.as_str()
+        );
+        let event = to_json(&FabricStormV1 {
+            schema_version: EVENT_SCHEMA_VERSION,
+            event: Event::RouteServerStorm,
+            severity,
+            group_id: &id,
+            group_kind: kind,
+            route_server_id,
+            vpc_id,
+            observed_at: first.observed_at,
+            threshold,
+            event_count: members.len(),
+            events_omitted: members.len() - json_listed,
+            events: members[..json_listed].iter().map(|t| event_v1(t)).collect(),
+        });
+        let message = to_json(&Envelope {
+            default: &text,
+            email: &text,
+            https: &chat,
+            sqs: &event,
+            lambda: &event,
+            email_json: &event,
+        });
+        let size = message.len();
+        if size <= MAX_GROUP_MESSAGE_BYTES || (json_listed == 0 && text_listed == 0) {
+            let attributes = [
+                ("severity", severity.as_str()),
+                ("event", Event::RouteServerStorm.as_str()),
+                ("routeServerId", route_server_id),
+                ("vpcId", vpc_id),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            return Notification {
+                subject,
+                message,
+                attributes,
+            };
+        }
+        // Shrink in proportion to the excess, the event JSON (three copies) first.
+        let shrink = |n: usize| (n * MAX_GROUP_MESSAGE_BYTES / size).min(n - 1);
+        if json_listed > 0 {
+            json_listed = shrink(json_listed);
+        } else {
+            text_listed = shrink(text_listed);
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FabricStormV1<'a> {
+    schema_version: &'static str,
+    event: Event,
+    severity: Severity,
+    group_id: &'a str,
+    group_kind: GroupKind,
+    route_server_id: &'a str,
+    vpc_id: &'a str,
+    observed_at: Timestamp,
+    threshold: u32,
+    event_count: usize,
+    events_omitted: usize,
+    events: Vec<FabricEventV1<'a>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::detect::Rules;
+    use crate::fabric::detect::detect;
+    use crate::fabric::{EndpointSnapshot, Fabric, FibRoute, RouteSnapshot, RouteTableInstall};
+    use crate::testing::at;
+
+    const RS: &str = "rs-0a1b2c3d4e5f60718";
+
+    fn route(prefix: &str, peer: &str) -> RouteSnapshot {
+        RouteSnapshot {
+            route_server_id: RS.into(),
+            vpc_id: "vpc-1".into(),
+            prefix: prefix.into(),
+            fib: Some(FibRoute {
+                route_server_peer_id: peer.into(),
+                route_server_endpoint_id: "rse-1".into(),
+                next_hop_ip: "10.0.1.5".into(),
+                as_paths: vec!["65001".into()],
+                med: None,
+                route_tables: vec![RouteTableInstall {
+                    route_table_id: "rtb-1".into(),
+                    status: "installed".into(),
+                    reason: None,
+                }],
+            }),
+        }
+    }
+
+    /// The transitions of `then` after `first` was discovered.
+    fn after(first: Fabric, then: Fabric) -> Vec<FabricTransition> {
+        let rules = Rules::default();
+        let known: HashMap<String, FabricRecord> = detect(&HashMap::new(), &first, at(0), &rules)
+            .into_iter()
+            .map(|t| (t.key(), t.record))
+            .collect();
+        detect(&known, &then, at(60), &rules)
+    }
+
+    fn envelope(n: &Notification) -> HashMap<String, String> {
+        serde_json::from_str(&n.message).unwrap()
+    }
+
+    #[test]
+    fn a_failover_renders_in_every_form_in_the_prefix_thread() {
+        let first = Fabric {
+            routes: vec![route("0.0.0.0/0", "rsp-a")],
+            ..Default::default()
+        };
+        let then = Fabric {
+            routes: vec![route("0.0.0.0/0", "rsp-b")],
+            ..Default::default()
+        };
+        let t = &after(first, then)[0];
+        let n = render_fabric(t);
+        assert_eq!(
+            n.subject,
+            "[WARNING] rs-0a1b2c3d4e5f60718 0.0.0.0/0 failed over rsp-a (10.0.1.5) -> rsp-b (10.0.1.5)"
+        );
+        assert!(n.subject.len() <= crate::render::MAX_SUBJECT_CHARS);
+        let env = envelope(&n);
+        assert_eq!(
+            env.keys()
+                .map(String::as_str)
+                .collect::<std::collections::BTreeSet<_>>(),
+            ["default", "email", "email-json", "https", "lambda", "sqs"].into()
+        );
+        assert!(
+            env["default"].contains(
+                "peerwatch history --route-server rs-0a1b2c3d4e5f60718 --prefix 0.0.0.0/0"
+            )
+        );
+        let chat: Value = serde_json::from_str(&env["https"]).unwrap();
+        assert_eq!(
+            chat["metadata"]["threadId"],
+            "rs-0a1b2c3d4e5f60718/0.0.0.0/0"
+        );
+        assert_eq!(chat["metadata"]["eventType"], "route.failover");
+        let event: Value = serde_json::from_str(&env["sqs"]).unwrap();
+        assert_eq!(event["from"]["routeServerPeerId"], "rsp-a");
+        assert_eq!(event["to"]["routeServerPeerId"], "rsp-b");
+        assert_eq!(
+            event["routeTableId"],
+            Value::Null,
+            "absent values are null, not left out"
+        );
+        let attrs: HashMap<_, _> = n.attributes.iter().cloned().collect();
+        assert_eq!(attrs["prefix"], "0.0.0.0/0");
+        assert_eq!(attrs["event"], "route.failover");
+        assert!(!attrs.contains_key("vpcId") || attrs["vpcId"] == "vpc-1");
+    }
+
+    #[test]
+    fn an_endpoint_alert_is_in_the_endpoints_thread_with_its_reason() {
+        let ep = |state: &str, reason: Option<&str>| EndpointSnapshot {
+            route_server_endpoint_id: "rse-0a1b2c3d4e5f60718".into(),
+            route_server_id: RS.into(),
+            vpc_id: "vpc-1".into(),
+            state: state.into(),
+            failure_reason: reason.map(str::to_string),
+            ..Default::default()
+        };
+        let first = Fabric {
+            endpoints: vec![ep("available", None)],
+            ..Default::default()
+        };
+        let then = Fabric {
+            endpoints: vec![ep("failed", Some("ENI deleted"))],
+            ..Default::default()
+        };
+        let n = render_fabric(&after(first, then)[0]);
+        assert_eq!(
+            n.subject,
+            "[CRITICAL] endpoint rse-0a1b2c3d4e5f60718 failed (ENI deleted)"
+        );
+        let chat: Value = serde_json::from_str(&envelope(&n)["https"]).unwrap();
+        assert_eq!(chat["metadata"]["threadId"], "rse-0a1b2c3d4e5f60718");
+    }
+
+    #[test]
+    fn many_lost_routes_go_out_as_one_grouped_message() {
+        let prefixes: Vec<String> = (0..12).map(|i| format!("10.{i}.0.0/16")).collect();
+        let first = Fabric {
+            routes: prefixes.iter().map(|p| route(p, "rsp-a")).collect(),
+            ..Default::default()
+        };
+        let then = Fabric {
+            route_servers: Vec::new(),
+            routes: prefixes
+                .iter()
+                .map(|p| RouteSnapshot {
+                    fib: None,
+                    ..route(p, "rsp-a")
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let lost = after(first, then);
+        assert_eq!(lost.len(), 12);
+        let members: Vec<&FabricTransition> = lost.iter().collect();
+        let n = render_fabric_group(RS, &members, 5);
+        assert_eq!(
+            n.subject,
+            "[CRITICAL] rs-0a1b2c3d4e5f60718 12 routing alerts (route.lost 12)"
+        );
+        let event: Value = serde_json::from_str(&envelope(&n)["sqs"]).unwrap();
+        assert_eq!(event["event"], "route-server.storm");
+        assert_eq!(event["eventCount"], 12);
+        assert_eq!(event["eventsOmitted"], 0);
+        assert_eq!(event["events"].as_array().unwrap().len(), 12);
+        assert_eq!(
+            event["groupId"],
+            format!("{RS}/routing-alerts@{}", at(60)).as_str()
+        );
+    }
 }

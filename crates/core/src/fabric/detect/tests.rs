@@ -439,3 +439,25 @@ fn a_prefix_failing_over_back_and_forth_is_flapping() {
     );
     assert_eq!(seen[5].1, NotificationState::Suppressed, "{seen:?}");
 }
+
+#[test]
+fn installed_again_on_another_peer_is_the_recovery_of_the_rejection() {
+    let mut run = Run::new();
+    let mut f = healthy();
+    f.routes[0] = route(
+        "0.0.0.0/0",
+        "rsp-a",
+        &[("rtb-a", "rejected"), ("rtb-b", "installed")],
+    );
+    run.after(&f);
+    let mut g = healthy();
+    g.routes[0] = installed("0.0.0.0/0", "rsp-bb");
+    let out = run.cycle(&g);
+    assert_eq!(out[0].event, Event::RouteInstalled);
+    assert_eq!(out[0].severity, Severity::Recovery);
+    assert_eq!(
+        out[0].detail.to.as_ref().unwrap().route_server_peer_id,
+        "rsp-bb"
+    );
+    assert_eq!(out[0].record.open_alert, None);
+}
