@@ -578,3 +578,27 @@ async fn overlapping_runs_after_a_failover_record_and_send_it_once() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scope_that_names_a_route_server_gone_since_still_watches_the_others() {
+    let stack = Stack::new().await;
+    let w = World::build(&stack);
+    let gone = peerwatch_core::ids::RouteServerId::parse("rs-0000000000000dead").unwrap();
+    let ours = peerwatch_core::ids::RouteServerId::parse(&w.rs).unwrap();
+    let summary = stack
+        .poller
+        .run(RunOptions {
+            route_server_ids: Some(vec![ours, gone]),
+            ..Default::default()
+        })
+        .await
+        .expect("the run succeeds");
+    assert_eq!(
+        (
+            summary.route_servers_seen,
+            summary.endpoints_seen,
+            summary.routes_seen
+        ),
+        (1, 2, 3)
+    );
+}

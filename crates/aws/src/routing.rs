@@ -8,7 +8,7 @@ use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::operation::describe_route_server_endpoints::DescribeRouteServerEndpointsError;
 use aws_sdk_ec2::operation::describe_route_servers::DescribeRouteServersError;
 use aws_sdk_ec2::operation::get_route_server_routing_database::GetRouteServerRoutingDatabaseError;
-use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_ec2::types::Tag;
 use futures::StreamExt;
 use peerwatch_core::error_chain;
 use peerwatch_core::fabric::routing::{RibRoute, RoutingDb};
@@ -64,19 +64,17 @@ fn tags(tags: &[Tag]) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// Route servers and endpoints, all pages (of `route_server_ids` only, when given).
+/// Route servers and endpoints, all pages. Every one is listed and the scope applied here:
+/// asked by id, EC2 fails the whole call for one route server deleted since it was configured
+/// (a handful per VPC, so this costs nothing).
 async fn servers_and_endpoints(
     ec2: &aws_sdk_ec2::Client,
-    route_server_ids: Option<&[RouteServerId]>,
 ) -> Result<(Vec<RouteServerSnapshot>, Vec<EndpointSnapshot>), FabricError> {
-    let ids: Option<Vec<String>> =
-        route_server_ids.map(|ids| ids.iter().map(|i| i.to_string()).collect());
     let servers = async {
         let mut out = Vec::new();
         let mut pages = ec2
             .describe_route_servers()
             .max_results(PAGE_SIZE)
-            .set_route_server_ids(ids.clone())
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -96,19 +94,10 @@ async fn servers_and_endpoints(
         Ok(out)
     };
     let endpoints = async {
-        let filters = ids.clone().map(|ids| {
-            vec![
-                Filter::builder()
-                    .name("route-server-id")
-                    .set_values(Some(ids))
-                    .build(),
-            ]
-        });
         let mut out = Vec::new();
         let mut pages = ec2
             .describe_route_server_endpoints()
             .max_results(PAGE_SIZE)
-            .set_filters(filters)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -197,7 +186,10 @@ pub async fn read(
     ec2: &aws_sdk_ec2::Client,
     route_server_ids: Option<&[RouteServerId]>,
 ) -> Result<Read, FabricError> {
-    let (route_servers, endpoints) = servers_and_endpoints(ec2, route_server_ids).await?;
+    let (mut route_servers, mut endpoints) = servers_and_endpoints(ec2).await?;
+    let in_scope = |id: &str| route_server_ids.is_none_or(|ids| ids.iter().any(|i| *i == *id));
+    route_servers.retain(|r| in_scope(&r.route_server_id));
+    endpoints.retain(|e| in_scope(&e.route_server_id));
     let reads: Vec<(String, Option<RoutingDb>)> = futures::stream::iter(&route_servers)
         .map(|rs| async move {
             let id = rs.route_server_id.clone();
