@@ -634,3 +634,261 @@ async fn report_fails_with_exit_1_when_the_svg_cannot_be_written() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// One route server, two peers advertising 100.64.0.0/24 and 100.64.1.0/24 (peer 0 the best
+/// path, peer 1 the backup), report window 10:00 to 11:00:
+///
+/// | time | what happens | 100.64.0.0/24 | 100.64.1.0/24 |
+/// |---|---|---|---|
+/// | 10:10 | peer 0's BGP down | failover 0 -> 1 | failover 0 -> 1 |
+/// | 10:20 | peer 1 withdraws 100.64.1.0/24 | | lost |
+/// | 10:30 | peer 0's BGP up | failover 1 -> 0 | restored via 0 |
+/// | 10:50 | peer 0 withdraws 100.64.1.0/24 | | lost (open at 11:00) |
+///
+/// So 100.64.0.0/24: 2 failovers, never lost; 100.64.1.0/24: 1 failover, lost 10 + 10
+/// minutes; the route server: 3 failovers, 1200 s lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_counts_route_failovers_and_lost_time_per_route_server_and_prefix() {
+    let mut stack = Stack::new().await;
+    let clock = ManualClock::at(SINCE);
+    stack.poller.set_clock(clock.clock());
+    let (status, fleet) = stack.sim.control(
+        "POST",
+        "/_sim/fleet",
+        Some(
+            &json!({"routeServers": 1, "peersPerRouteServer": 2, "seed": 11, "routesPerPeer": 2})
+                .to_string(),
+        ),
+    );
+    assert_eq!(status, 200, "{fleet}");
+    let peers: Vec<String> = serde_json::from_value(fleet["routeServerPeerIds"].clone()).unwrap();
+    let rs = fleet["routeServerIds"][0].as_str().unwrap().to_string();
+    let (p0, p1) = (peers[0].as_str(), peers[1].as_str());
+    let (kept, dropped) = ("100.64.0.0/24", "100.64.1.0/24");
+    let at = |hh_mm: &str| clock.set(&format!("2026-11-20T{hh_mm}:00Z"));
+    // What a peer advertises, less `prefix`.
+    let withdraw = |peer: &str, prefix: &str| {
+        let path = format!("/_sim/peers/{peer}/routes");
+        let (status, body) = stack.sim.control("GET", &path, None);
+        assert_eq!(status, 200, "{body}");
+        let routes: Vec<Value> = body["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["prefix"] != prefix)
+            .cloned()
+            .collect();
+        let (status, body) = stack.sim.control(
+            "POST",
+            &path,
+            Some(&json!({ "routes": routes }).to_string()),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+
+    at("10:00");
+    stack.cycle().await;
+    at("10:10");
+    stack.sim.set_peer(p0, json!({"bgpStatus": "down"}));
+    stack.cycle().await;
+    at("10:20");
+    withdraw(p1, dropped);
+    stack.cycle().await;
+    at("10:30");
+    stack.sim.set_peer(p0, json!({"bgpStatus": "up"}));
+    stack.cycle().await;
+    at("10:50");
+    withdraw(p0, dropped);
+    stack.cycle().await;
+    at("11:00");
+    stack.cycle().await;
+
+    let report = |extra: &[&str]| {
+        let out = user_command(PEERWATCH.as_str(), Some(&stack))
+            .args(["report", "--since", SINCE, "--until", UNTIL])
+            .args(extra)
+            .output()
+            .expect("peerwatch runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let check_routes = |json: &Value| {
+        let [server] = json["routeServers"].as_array().unwrap().as_slice() else {
+            panic!("one route server: {json:#}")
+        };
+        assert_eq!(server["routeServerId"], rs.as_str());
+        assert_eq!(server["peers"], 2, "the peers' figures stay");
+        assert_eq!(server["routeFailovers"], 3, "{server:#}");
+        assert_eq!(server["routeLostSeconds"], 1200.0, "{server:#}");
+        let routes = server["routes"].as_array().unwrap();
+        let prefixes: Vec<&str> = routes
+            .iter()
+            .map(|r| r["prefix"].as_str().unwrap())
+            .collect();
+        assert_eq!(prefixes, [kept, dropped]);
+        let (a, b) = (&routes[0], &routes[1]);
+        assert_eq!(
+            (&a["failovers"], &a["lostSeconds"], &a["stateAtUntil"]),
+            (&json!(2), &json!(0.0), &json!("in-fib"))
+        );
+        assert_eq!(
+            a["failoverEvents"],
+            json!([
+                {"observedAt": "2026-11-20T10:10:00.000Z", "fromPeerId": p0, "toPeerId": p1},
+                {"observedAt": "2026-11-20T10:30:00.000Z", "fromPeerId": p1, "toPeerId": p0}
+            ])
+        );
+        assert_eq!(a["lostIntervals"], json!([]));
+        assert_eq!(
+            (&b["failovers"], &b["lostSeconds"], &b["stateAtUntil"]),
+            (&json!(1), &json!(1200.0), &json!("lost"))
+        );
+        assert_eq!(
+            b["lostIntervals"],
+            json!([
+                {"startedAt": "2026-11-20T10:20:00.000Z", "startedBeforeWindow": false,
+                 "endedAt": "2026-11-20T10:30:00.000Z", "durationSeconds": 600.0},
+                {"startedAt": "2026-11-20T10:50:00.000Z", "startedBeforeWindow": false,
+                 "endedAt": null, "durationSeconds": 600.0}
+            ])
+        );
+        assert_eq!(
+            b["timeline"],
+            json!([
+                {"from": "2026-11-20T10:00:00.000Z", "to": "2026-11-20T10:20:00.000Z", "state": "in-fib"},
+                {"from": "2026-11-20T10:20:00.000Z", "to": "2026-11-20T10:30:00.000Z", "state": "lost"},
+                {"from": "2026-11-20T10:30:00.000Z", "to": "2026-11-20T10:50:00.000Z", "state": "in-fib"},
+                {"from": "2026-11-20T10:50:00.000Z", "to": "2026-11-20T11:00:00.000Z", "state": "lost"}
+            ])
+        );
+    };
+
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-svg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-routes.svg", stack.config.peer_state_table));
+    let json: Value = serde_json::from_str(&report(&[
+        "--output",
+        "json",
+        "--svg",
+        path.to_str().unwrap(),
+    ]))
+    .unwrap();
+    check_routes(&json);
+    // The peers are as the session changes made them: peer 0 down 10:10 to 10:30.
+    let p0_report = json["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["routeServerPeerId"] == p0)
+        .unwrap();
+    assert_eq!(p0_report["downSeconds"], 1200.0);
+
+    // Through the route server's index, the same figures.
+    let scoped: Value =
+        serde_json::from_str(&report(&["--output", "json", "--route-server", &rs])).unwrap();
+    check_routes(&scoped);
+
+    // The SVG: one row per prefix after the peers, its segments and a marker per failover.
+    let text = std::fs::read_to_string(&path).expect("the SVG was written");
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
+    let rows: Vec<(&str, &str)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("g"))
+        .filter_map(|n| {
+            let id = match n.attribute("class")? {
+                "peer" => n.attribute("data-peer-id"),
+                "route" => n.attribute("data-prefix"),
+                _ => None,
+            }?;
+            Some((n.attribute("class").unwrap(), id))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("peer", p0),
+            ("peer", p1),
+            ("route", kept),
+            ("route", dropped)
+        ]
+    );
+    let row = doc
+        .descendants()
+        .find(|n| n.attribute("data-prefix") == Some(dropped))
+        .unwrap();
+    assert_eq!(row.attribute("data-route-server-id"), Some(rs.as_str()));
+    let label = row
+        .children()
+        .find(|n| n.attribute("class") == Some("label"))
+        .and_then(|n| n.text());
+    assert_eq!(label, Some(dropped));
+    let segments: Vec<(&str, f64, &str)> = row
+        .children()
+        .filter(|n| n.has_tag_name("rect"))
+        .map(|n| {
+            (
+                n.attribute("data-state").unwrap(),
+                n.attribute("width").unwrap().parse().unwrap(),
+                n.attribute("fill").unwrap(),
+            )
+        })
+        .collect();
+    let blue = "#3b7dd8";
+    let red = "#d7263d";
+    assert_eq!(
+        segments,
+        [
+            ("in-fib", 333.333, blue),
+            ("lost", 166.667, red),
+            ("in-fib", 333.333, blue),
+            ("lost", 166.667, red)
+        ]
+    );
+    let markers = |prefix: &str| -> Vec<String> {
+        doc.descendants()
+            .find(|n| n.attribute("data-prefix") == Some(prefix))
+            .unwrap()
+            .children()
+            .filter(|n| n.attribute("class") == Some("failover"))
+            .map(|n| n.attribute("data-at").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(markers(dropped), ["2026-11-20T10:10:00.000Z"]);
+    assert_eq!(
+        markers(kept),
+        ["2026-11-20T10:10:00.000Z", "2026-11-20T10:30:00.000Z"]
+    );
+
+    // The table: a section for the route server's prefixes.
+    let table = report(&[]);
+    let line = |start: &str| -> String {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no line for {start}:\n{table}"))
+            .to_string()
+    };
+    assert_eq!(
+        line("Routes of"),
+        format!("Routes of {rs}: 2 prefixes, 3 failovers, lost for 20m")
+    );
+    let words = |l: &str| -> Vec<String> {
+        l.split("  ")
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(words(&line(kept)), [kept, "in-fib", "2", "0s", "-"]);
+    assert_eq!(
+        words(&line(dropped)),
+        [
+            dropped,
+            "lost",
+            "1",
+            "20m",
+            "2026-11-20 10:20:00Z - 2026-11-20 10:30:00Z, 2026-11-20 10:50:00Z - (still lost)"
+        ]
+    );
+}

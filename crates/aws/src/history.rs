@@ -6,11 +6,15 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use peerwatch_core::fabric::ROUTE_KEY;
 use peerwatch_core::history::{Cursor, HistoryQuery, HistoryRow, Scope};
 use peerwatch_core::model::{Field, FieldChange, Timestamp};
 
 use crate::dynamo::{StoreError, dynamo, num, s};
 use crate::store::{INDEX_BY_DAY, INDEX_BY_ROUTE_SERVER};
+
+/// The key prefix of a peer's items.
+const PEER_KEY: &str = "rsp-";
 
 /// Reads one `PeerTransitions` table.
 #[derive(Clone)]
@@ -71,7 +75,7 @@ impl History {
             }
             Scope::RouteServer(id) => {
                 self.query_partition(
-                    Some(INDEX_BY_ROUTE_SERVER),
+                    Some((INDEX_BY_ROUTE_SERVER, PEER_KEY)),
                     "RouteServerId",
                     id,
                     q,
@@ -92,7 +96,52 @@ impl History {
                     } else {
                         None
                     };
-                    self.query_partition(Some(INDEX_BY_DAY), "Day", &day, q, start, &mut out)
+                    self.query_partition(
+                        Some((INDEX_BY_DAY, PEER_KEY)),
+                        "Day",
+                        &day,
+                        q,
+                        start,
+                        &mut out,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The route items' history (`route#<rs>#<prefix>` keys) of a route server
+    /// (`ByRouteServer`) or of the fleet (`ByDay`), newest first; `Scope::Peer` names one
+    /// route key. No cursor: `peerwatch report` reads a whole window.
+    pub async fn route_transitions(&self, q: &HistoryQuery) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut out = Vec::new();
+        if q.since > q.until {
+            return Ok(out);
+        }
+        match &q.scope {
+            Scope::Peer(key) => {
+                self.query_partition(None, "RouteServerPeerId", key, q, None, &mut out)
+                    .await?
+            }
+            Scope::RouteServer(id) => {
+                self.query_partition(
+                    Some((INDEX_BY_ROUTE_SERVER, ROUTE_KEY)),
+                    "RouteServerId",
+                    id,
+                    q,
+                    None,
+                    &mut out,
+                )
+                .await?
+            }
+            Scope::Fleet => {
+                for day in days_newest_first(q.since, q.until) {
+                    if q.limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                    let index = Some((INDEX_BY_DAY, ROUTE_KEY));
+                    self.query_partition(index, "Day", &day, q, None, &mut out)
                         .await?;
                 }
             }
@@ -101,10 +150,11 @@ impl History {
     }
 
     /// Pages through one partition (`key` = `value`) within the window, newest first, until
-    /// it is exhausted or `out` holds `q.limit` rows.
+    /// it is exhausted or `out` holds `q.limit` rows. On an index (`index`: its name and a key
+    /// prefix), only the items whose `RouteServerPeerId` begins with the prefix.
     async fn query_partition(
         &self,
-        index: Option<&str>,
+        index: Option<(&str, &str)>,
         key: &str,
         value: &str,
         q: &HistoryQuery,
@@ -121,13 +171,13 @@ impl History {
                 .client
                 .query()
                 .table_name(&self.table)
-                .set_index_name(index.map(str::to_string));
-            // A route server's and the fleet's history are the peers'; endpoints, routes and
-            // advertisements share the indexes but have questions of their own (`--prefix`).
+                .set_index_name(index.map(|(name, _)| name.to_string()));
+            // Peers, endpoints, routes and advertisements share the indexes: a route server's
+            // and the fleet's history are the peers' unless the route items are asked for.
             let query = match index {
-                Some(_) => query
-                    .filter_expression("begins_with(RouteServerPeerId, :peer)")
-                    .expression_attribute_values(":peer", AttributeValue::S("rsp-".into())),
+                Some((_, prefix)) => query
+                    .filter_expression("begins_with(RouteServerPeerId, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.into())),
                 None => query,
             };
             let resp = query

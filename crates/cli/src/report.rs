@@ -1,7 +1,8 @@
 //! `peerwatch report`: availability, outages and recovery times over a window, per peer, per
-//! route server and for the fleet, and an SVG timeline. Reads `PeerState` (one `Scan` of a
-//! small table) and the window's transitions (`Query` on `ByDay` or `ByRouteServer`, never a
-//! `Scan`); the figures come from the pure `peerwatch_core::report::build`.
+//! route server and for the fleet, route failovers and lost time per route server and prefix,
+//! and an SVG timeline. Reads `PeerState` (one `Scan` of a small table) and the window's peer
+//! and route transitions (`Query` on `ByDay` or `ByRouteServer`, never a `Scan`); the figures
+//! come from the pure `peerwatch_core::report::build_with_routes`.
 
 use std::path::PathBuf;
 
@@ -18,10 +19,11 @@ use peerwatch_aws::dynamo::StoreError;
 use peerwatch_aws::history::History;
 use peerwatch_aws::store::Store;
 use peerwatch_core::duration::humanise_secs_f64;
+use peerwatch_core::fabric::{FabricRecord, Subject};
 use peerwatch_core::history::{HistoryQuery, HistoryRow, Scope};
 use peerwatch_core::ids::RouteServerId;
 use peerwatch_core::model::{PeerRecord, Timestamp};
-use peerwatch_core::report::{self, Condition, Report, format_percent};
+use peerwatch_core::report::{self, Condition, Report, RouteCondition, format_percent};
 
 #[derive(Args, Debug, Default)]
 #[command(after_help = "Examples:\n  \
@@ -36,9 +38,13 @@ use peerwatch_core::report::{self, Condition, Report, format_percent};
     vanished), count for neither side. An outage is a stretch of down or degraded health\n\
     (degraded, then down, then degraded is one outage); one that began before --since is\n\
     counted from --since. Time to recover (MTTR: its mean) is over outages that ended with\n\
-    the peer healthy again within the window. docs/operating.md describes the JSON fields.\n\n\
+    the peer healthy again within the window. Per route server and prefix: failovers (moves\n\
+    of the FIB next hop to another peer) and lost time (no route in the FIB, from route.lost\n\
+    to route.restored; a prefix lost at --since counts from --since). docs/operating.md\n\
+    describes the JSON fields.\n\n\
     The SVG shows one bar per peer over the window: healthy green, degraded amber, down red,\n\
-    transitional grey, not observed hatched; hover a segment for its times.\n\n\
+    transitional grey, not observed hatched; then one bar per prefix of its route server: in\n\
+    the FIB blue, lost red, a dark mark at each failover. Hover a segment for its times.\n\n\
     Exit codes: 0 report shown, 1 an AWS call failed (or the SVG could not be written),\n\
     2 bad arguments or settings, 3 no peer observed in the window.")]
 pub struct ReportArgs {
@@ -51,7 +57,7 @@ pub struct ReportArgs {
     /// Only peers of these route servers (repeat the flag or give a comma list)
     #[arg(long = "route-server", value_name = "RS_ID", value_delimiter = ',')]
     pub route_servers: Vec<String>,
-    /// Also draw the timeline (one bar per peer) as an SVG picture into FILE
+    /// Also draw the timeline (one bar per peer and per prefix) as an SVG picture into FILE
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
 }
@@ -107,17 +113,29 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> Result<(), Failure> {
         ctx.config.history_retention_days,
     );
     let history = History::new(client, &ctx.config.peer_transitions_table);
-    let (states, transitions) =
-        tokio::try_join!(store.load_states(), transitions(&history, &window, ctx.now))
+    let (known, (transitions, route_transitions)) =
+        tokio::try_join!(store.load_known(), transitions(&history, &window, ctx.now))
             .map_err(|e| explain(ctx, &e))?;
-    let states: Vec<PeerRecord> = states
+    let in_scope =
+        |rs: &str| window.route_servers.is_empty() || window.route_servers.iter().any(|r| r == rs);
+    let states: Vec<PeerRecord> = known
+        .peers
         .into_values()
-        .filter(|r| {
-            window.route_servers.is_empty()
-                || window.route_servers.contains(&r.peer.route_server_id)
-        })
+        .filter(|r| in_scope(&r.peer.route_server_id))
         .collect();
-    let report = report::build(&states, &transitions, window.since, window.until);
+    let routes: Vec<FabricRecord> = known
+        .fabric
+        .into_values()
+        .filter(|r| matches!(r.subject, Subject::Route(_)) && in_scope(r.subject.route_server_id()))
+        .collect();
+    let report = report::build_with_routes(
+        &states,
+        &transitions,
+        &routes,
+        &route_transitions,
+        window.since,
+        window.until,
+    );
 
     if report.peers.is_empty() {
         if ctx.output == Output::Json {
@@ -160,31 +178,37 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> Result<(), Failure> {
     }
 }
 
-/// The transitions the report needs: from `since` up to now rather than `until`, because the
-/// first transition after a quiet window tells what the peer was during it.
+/// The peers' and the routes' transitions the report needs: from `since` up to now rather
+/// than `until`, because the first transition after a quiet window tells what the peer or the
+/// prefix was during it.
 async fn transitions(
     history: &History,
     window: &Window,
     now: Timestamp,
-) -> Result<Vec<HistoryRow>, StoreError> {
+) -> Result<(Vec<HistoryRow>, Vec<HistoryRow>), StoreError> {
     let query = |scope| HistoryQuery {
         scope,
         since: window.since,
         until: now.max(window.until),
         limit: None,
     };
-    if window.route_servers.is_empty() {
-        return history.transitions(&query(Scope::Fleet)).await;
+    let scopes = if window.route_servers.is_empty() {
+        vec![Scope::Fleet]
+    } else {
+        window
+            .route_servers
+            .iter()
+            .map(|id| Scope::RouteServer(id.clone()))
+            .collect()
+    };
+    let (mut peers, mut routes) = (Vec::new(), Vec::new());
+    for scope in scopes {
+        let q = query(scope);
+        let (p, r) = tokio::try_join!(history.transitions(&q), history.route_transitions(&q))?;
+        peers.extend(p);
+        routes.extend(r);
     }
-    let mut rows = Vec::new();
-    for id in &window.route_servers {
-        rows.extend(
-            history
-                .transitions(&query(Scope::RouteServer(id.clone())))
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok((peers, routes))
 }
 
 /// The table output: the window, route servers with the fleet's total, peers, and what the
@@ -286,12 +310,78 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     align_right(&mut t, &[4, 5, 6, 7]);
     out.push_str(&table_text(&t));
+    out.push_str(&routes_text(report, color));
     out.push_str(
         "\n\nAvailability = healthy / (healthy + degraded + down); time pending, deleting, \
          deleted or not observed is not counted.\n\
          MTTR = mean time to recover, over outages that ended healthy in the window; an outage \
          under way at --since counts from --since.",
     );
+    out
+}
+
+/// A section per route server with prefixes: its failovers and lost time, then one line per
+/// prefix with its lost stretches. Empty when no route server has any.
+fn routes_text(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    for rs in report.route_servers.iter().filter(|r| !r.routes.is_empty()) {
+        let failovers = match rs.route_failovers {
+            1 => "1 failover".to_string(),
+            n => format!("{n} failovers"),
+        };
+        out.push_str(&format!(
+            "\n\nRoutes of {}: {} prefixes, {failovers}, lost for {}\n",
+            rs.route_server_id,
+            rs.routes.len(),
+            humanise_secs_f64(rs.route_lost_seconds),
+        ));
+        let mut t = new_table(
+            &["PREFIX", "AT END", "FAILOVERS", "LOST", "LOST FROM - TO"],
+            color,
+        );
+        for r in &rs.routes {
+            let mut state = Cell::new(r.state_at_until);
+            if color {
+                state = match r.state_at_until {
+                    RouteCondition::InFib => state.fg(Color::Green),
+                    RouteCondition::Lost => state.fg(Color::Red),
+                    RouteCondition::Unobserved => state,
+                };
+            }
+            let stretches: Vec<String> = r
+                .lost_intervals
+                .iter()
+                .map(|l| {
+                    let from = if l.started_before_window {
+                        "(before)".to_string()
+                    } else {
+                        absolute(l.started_at)
+                    };
+                    let to = l.ended_at.map_or("(still lost)".to_string(), absolute);
+                    format!("{from} - {to}")
+                })
+                .collect();
+            t.add_row(vec![
+                Cell::new(&r.prefix),
+                state,
+                Cell::new(r.failovers),
+                Cell::new(humanise_secs_f64(r.lost_seconds)),
+                Cell::new(if stretches.is_empty() {
+                    "-".to_string()
+                } else {
+                    stretches.join(", ")
+                }),
+            ]);
+        }
+        align_right(&mut t, &[2, 3]);
+        out.push_str(&table_text(&t));
+    }
+    if !out.is_empty() {
+        out.push_str(
+            "\n\nA failover is a move of a prefix's FIB next hop to another peer; lost time is \
+             time with no route in the FIB, from route.lost to route.restored.",
+        );
+    }
     out
 }
 

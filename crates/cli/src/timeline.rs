@@ -1,13 +1,19 @@
-//! The report as a picture: an SVG timeline with one bar per peer, grouped by route server.
+//! The report as a picture: an SVG timeline with one bar per peer and one per prefix, grouped
+//! by route server.
 //!
 //! Structure (stable, docs/operating.md describes it and the tests read it):
 //! - each peer is a `<g class="peer" data-peer-id=".." data-route-server-id="..">` holding a
 //!   `<text class="label">` with the peer id, one `<rect class="segment {health}">` per
 //!   timeline segment (attributes `data-health`, `data-from`, `data-to`, and a `<title>` for
 //!   hovering), and a `<text class="availability">`;
+//! - each prefix, after its route server's peers, is a `<g class="route" data-prefix=".."
+//!   data-route-server-id="..">` holding a `<text class="label">` with the prefix, one
+//!   `<rect class="segment {state}">` per segment (`data-state`, `data-from`, `data-to`, a
+//!   `<title>`), one `<line class="failover">` per failover (`data-at`, `data-from-peer-id`,
+//!   `data-to-peer-id`, a `<title>`), and a `<text class="lost">` with its lost time;
 //! - segments are laid on a bar [`BAR_WIDTH`] pixels wide, so a segment's width is its share of
 //!   the window times [`BAR_WIDTH`];
-//! - colours: [`fill`]; unobserved time is hatched (`url(#unobserved)`).
+//! - colours: [`fill`] and [`route_fill`]; unobserved time is hatched (`url(#unobserved)`).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +24,9 @@ use svg::node::element::{Definitions, Element, Group, Line, Pattern, Rectangle, 
 
 use peerwatch_core::duration::humanise_secs_f64;
 use peerwatch_core::model::Timestamp;
-use peerwatch_core::report::{Condition, PeerReport, Report, format_percent};
+use peerwatch_core::report::{
+    Condition, PeerReport, Report, RouteCondition, RouteReport, format_percent,
+};
 
 /// Width of the whole window on every bar, in pixels.
 pub const BAR_WIDTH: f64 = 1000.0;
@@ -42,6 +50,19 @@ pub fn fill(c: Condition) -> &'static str {
         Condition::Unobserved => "url(#unobserved)",
     }
 }
+
+/// The fill of a prefix's state: blue in the FIB, red lost (as a peer down), hatched when not
+/// tracked.
+pub fn route_fill(c: RouteCondition) -> &'static str {
+    match c {
+        RouteCondition::InFib => "#3b7dd8",
+        RouteCondition::Lost => "#d7263d",
+        RouteCondition::Unobserved => "url(#unobserved)",
+    }
+}
+
+/// The colour of a failover marker.
+const FAILOVER_STROKE: &str = "#222";
 
 /// The whole picture as SVG text.
 pub fn render(report: &Report) -> String {
@@ -95,9 +116,18 @@ pub fn render(report: &Report) -> String {
             .or_default()
             .push(p);
     }
+    let mut routes: BTreeMap<&str, &[RouteReport]> = BTreeMap::new();
+    for rs in report.route_servers.iter().filter(|r| !r.routes.is_empty()) {
+        routes.insert(&rs.route_server_id, &rs.routes);
+        by_route_server.entry(&rs.route_server_id).or_default();
+    }
+    let route_rows: usize = routes.values().map(|r| r.len()).sum();
     let top = HEADER_HEIGHT;
     // The grid goes first so that the bars are drawn over it.
-    let rows = by_route_server.len() + report.peers.len() + usize::from(report.peers.is_empty());
+    let rows = by_route_server.len()
+        + report.peers.len()
+        + route_rows
+        + usize::from(report.peers.is_empty());
     let bottom = top + rows as f64 * ROW_HEIGHT;
     let (axis, below_axis) = axis(report, &scale, left, top, bottom);
     doc = doc.add(axis);
@@ -121,13 +151,24 @@ pub fn render(report: &Report) -> String {
             .iter()
             .find(|r| r.route_server_id == *rs_id)
         {
-            Some(rs) => format!(
-                "{name}: {}, availability {}, {} outages, {} open",
-                plural(rs.totals.peers, "peer", "peers"),
-                format_percent(rs.totals.availability_percent),
-                rs.totals.outage_count,
-                rs.totals.open_outages
-            ),
+            Some(rs) => {
+                let mut h = format!(
+                    "{name}: {}, availability {}, {} outages, {} open",
+                    plural(rs.totals.peers, "peer", "peers"),
+                    format_percent(rs.totals.availability_percent),
+                    rs.totals.outage_count,
+                    rs.totals.open_outages
+                );
+                if !rs.routes.is_empty() {
+                    h.push_str(&format!(
+                        "; {}, {}, routes lost {}",
+                        plural(rs.routes.len(), "prefix", "prefixes"),
+                        plural(rs.route_failovers, "failover", "failovers"),
+                        humanise_secs_f64(rs.route_lost_seconds)
+                    ));
+                }
+                h
+            }
             None => name.to_string(),
         };
         doc = doc.add(
@@ -141,10 +182,19 @@ pub fn render(report: &Report) -> String {
             doc = doc.add(peer_row(p, &scale, left, y));
             y += ROW_HEIGHT;
         }
+        for r in routes.get(rs_id).copied().unwrap_or(&[]) {
+            doc = doc.add(route_row(r, rs_id, &scale, left, y));
+            y += ROW_HEIGHT;
+        }
     }
 
-    let (legend, y) = legend(below_axis + 8.0);
+    let (legend, mut y) = legend(below_axis + 8.0);
     doc = doc.add(legend);
+    if route_rows > 0 {
+        let (legend, below) = route_legend(y + 8.0);
+        doc = doc.add(legend);
+        y = below;
+    }
     let height = y + MARGIN;
     doc.set("width", width)
         .set("height", height)
@@ -224,6 +274,79 @@ fn peer_row(p: &PeerReport, scale: &Scale, left: f64, y: f64) -> Group {
         p.route_server_peer_id,
         format_percent(p.availability_percent),
         p.outage_count
+    ))))
+}
+
+fn route_row(r: &RouteReport, rs_id: &str, scale: &Scale, left: f64, y: f64) -> Group {
+    let mut g = Group::new()
+        .set("class", "route")
+        .set("data-prefix", clean(&r.prefix))
+        .set("data-route-server-id", clean(rs_id))
+        .set("transform", format!("translate({left},{y})"))
+        .add(
+            text(clean(&r.prefix))
+                .set("class", "label")
+                .set("x", -8)
+                .set("y", 15)
+                .set("text-anchor", "end"),
+        );
+    for s in &r.timeline {
+        let (x0, x1) = (scale.x(s.from), scale.x(s.to));
+        let title = format!(
+            "{}: {} from {} to {} ({})",
+            r.prefix,
+            s.state,
+            s.from,
+            s.to,
+            humanise_secs_f64(s.millis() as f64 / 1000.0)
+        );
+        g = g.add(
+            Rectangle::new()
+                .set("class", format!("segment {}", s.state))
+                .set("data-state", s.state.as_str())
+                .set("data-from", s.from.to_string())
+                .set("data-to", s.to.to_string())
+                .set("x", x0)
+                .set("y", 4)
+                .set("width", round(x1 - x0))
+                .set("height", BAR_HEIGHT)
+                .set("fill", route_fill(s.state))
+                .add(Title::new(clean(&title))),
+        );
+    }
+    // Markers after the segments, so that they are drawn over them.
+    for f in &r.failover_events {
+        let x = scale.x(f.observed_at);
+        let title = format!(
+            "{}: failover at {} from {} to {}",
+            r.prefix, f.observed_at, f.from_peer_id, f.to_peer_id
+        );
+        g = g.add(
+            Line::new()
+                .set("class", "failover")
+                .set("data-at", f.observed_at.to_string())
+                .set("data-from-peer-id", clean(&f.from_peer_id))
+                .set("data-to-peer-id", clean(&f.to_peer_id))
+                .set("x1", x)
+                .set("x2", x)
+                .set("y1", 1)
+                .set("y2", BAR_HEIGHT + 7.0)
+                .set("stroke", FAILOVER_STROKE)
+                .set("stroke-width", 2)
+                .add(Title::new(clean(&title))),
+        );
+    }
+    g.add(
+        text(format!("lost {}", humanise_secs_f64(r.lost_seconds)))
+            .set("class", "lost")
+            .set("x", BAR_WIDTH + 8.0)
+            .set("y", 15),
+    )
+    .add(Title::new(clean(&format!(
+        "{}: {} lost, {}",
+        r.prefix,
+        humanise_secs_f64(r.lost_seconds),
+        plural(r.failovers, "failover", "failovers")
     ))))
 }
 
@@ -330,6 +453,49 @@ fn legend(y: f64) -> (Group, f64) {
     (g, y + 12.0)
 }
 
+/// The prefixes' colours and the failover marker, on a line of their own.
+fn route_legend(y: f64) -> (Group, f64) {
+    let mut g = Group::new().set("class", "legend routes").set(
+        "transform",
+        format!("translate({},{y})", MARGIN + LABEL_WIDTH),
+    );
+    let mut x = 0.0;
+    for c in RouteCondition::ALL {
+        let label = match c {
+            RouteCondition::InFib => "prefix in the FIB",
+            RouteCondition::Lost => "prefix lost",
+            RouteCondition::Unobserved => continue,
+        };
+        g = g
+            .add(
+                Rectangle::new()
+                    .set("class", format!("swatch {c}"))
+                    .set("x", x)
+                    .set("y", 0)
+                    .set("width", 14)
+                    .set("height", 12)
+                    .set("fill", route_fill(c))
+                    .set("stroke", "#888")
+                    .set("stroke-width", 0.5),
+            )
+            .add(text(label).set("x", x + 18.0).set("y", 10));
+        x += 18.0 + label.len() as f64 * 7.3 + 16.0;
+    }
+    g = g
+        .add(
+            Line::new()
+                .set("class", "swatch failover")
+                .set("x1", x + 7.0)
+                .set("x2", x + 7.0)
+                .set("y1", -1)
+                .set("y2", 13)
+                .set("stroke", FAILOVER_STROKE)
+                .set("stroke-width", 2),
+        )
+        .add(text("failover").set("x", x + 18.0).set("y", 10));
+    (g, y + 12.0)
+}
+
 fn definitions() -> Definitions {
     Definitions::new().add(
         Pattern::new()
@@ -403,7 +569,10 @@ fn clean(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerwatch_core::report::{Segment, TimeSplit, build};
+    use peerwatch_core::fabric::route_key;
+    use peerwatch_core::history::HistoryRow;
+    use peerwatch_core::model::{Field, FieldChange};
+    use peerwatch_core::report::{Segment, TimeSplit, build, build_with_routes};
 
     /// A peer report with just a timeline, for the picture's tests.
     fn peer_with_timeline(id: &str, timeline: Vec<Segment>) -> PeerReport {
@@ -509,6 +678,116 @@ mod tests {
                 .filter(|n| n.attribute("class") == Some("peer"))
                 .count(),
             0
+        );
+    }
+
+    /// A route transition of `rs-1`'s 100.64.0.0/24 at `10:MM`.
+    fn route_row(
+        minute: u32,
+        health: (&str, &str),
+        hop: (Option<&str>, Option<&str>),
+    ) -> HistoryRow {
+        HistoryRow {
+            route_server_peer_id: route_key("rs-00000000000000001", "100.64.0.0/24"),
+            observed_at: t(&format!("2026-11-20T10:{minute:02}:00Z")),
+            route_server_id: "rs-00000000000000001".into(),
+            kind: "changed".into(),
+            changes: vec![FieldChange {
+                field: Field::RouteServerPeerId,
+                from: hop.0.map(String::from),
+                to: hop.1.map(String::from),
+            }],
+            health_from: Some(health.0.into()),
+            health_to: Some(health.1.into()),
+            severity: "info".into(),
+            event: None,
+            notification_state: "not-required".into(),
+            notification_message_id: None,
+            failure_reason: None,
+            previous_observed_at: None,
+            previous_duration_seconds: None,
+            version: 2,
+        }
+    }
+
+    #[test]
+    fn a_prefix_gets_a_row_with_its_states_and_a_marker_per_failover() {
+        // In the FIB, failover at 10:15, lost 10:30-10:45.
+        let rows = [
+            route_row(15, ("healthy", "healthy"), (Some("rsp-a"), Some("rsp-b"))),
+            route_row(30, ("healthy", "down"), (Some("rsp-b"), None)),
+            route_row(45, ("down", "healthy"), (None, Some("rsp-a"))),
+        ];
+        let mut report = build_with_routes(
+            &[],
+            &[],
+            &[],
+            &rows,
+            t("2026-11-20T10:00:00Z"),
+            t("2026-11-20T11:00:00Z"),
+        );
+        report.peers.push(peer_with_timeline(
+            "rsp-a",
+            vec![Segment {
+                from: report.since,
+                to: report.until,
+                health: Condition::Healthy,
+            }],
+        ));
+        let text = render(&report);
+        let doc = roxmltree::Document::parse(&text).expect("valid XML");
+        let rows: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("route"))
+            .collect();
+        assert_eq!(rows.len(), 1);
+        let g = rows[0];
+        assert_eq!(g.attribute("data-prefix"), Some("100.64.0.0/24"));
+        assert_eq!(
+            g.attribute("data-route-server-id"),
+            Some("rs-00000000000000001")
+        );
+        let segments: Vec<(&str, &str, &str)> = g
+            .children()
+            .filter(|n| n.has_tag_name("rect"))
+            .map(|n| {
+                (
+                    n.attribute("data-state").unwrap(),
+                    n.attribute("width").unwrap(),
+                    n.attribute("fill").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            segments,
+            [
+                ("in-fib", "500", "#3b7dd8"),
+                ("lost", "250", "#d7263d"),
+                ("in-fib", "250", "#3b7dd8")
+            ]
+        );
+        let markers: Vec<_> = g
+            .children()
+            .filter(|n| n.attribute("class") == Some("failover"))
+            .collect();
+        assert_eq!(markers.len(), 1);
+        assert_eq!(markers[0].attribute("x1"), Some("250"));
+        assert_eq!(markers[0].attribute("data-to-peer-id"), Some("rsp-b"));
+        let lost = g
+            .children()
+            .find(|n| n.attribute("class") == Some("lost"))
+            .and_then(|n| n.text());
+        assert_eq!(lost, Some("lost 15m"));
+        // The prefix row comes after its route server's peer row, and the legend names it.
+        let classes: Vec<&str> = doc
+            .descendants()
+            .filter_map(|n| n.attribute("class"))
+            .filter(|c| *c == "peer" || *c == "route")
+            .collect();
+        assert_eq!(classes, ["peer", "route"]);
+        assert!(
+            doc.descendants()
+                .any(|n| n.attribute("class") == Some("swatch failover"))
         );
     }
 }

@@ -17,13 +17,27 @@
 //!   becoming healthy. An outage that ended in a deletion or a disappearance is counted as an
 //!   outage but is not a recovery. Mean and longest are over recovered outages.
 //! - An open outage is one still going at `until`.
+//!
+//! Routes (per route server, from the `route#<rs>#<prefix>` records and transitions):
+//! - A prefix is `in-fib` while its route server's FIB has a route for it (installed, or
+//!   rejected by some route table), `lost` from a `route.lost` until it is in the FIB again
+//!   (`route.restored`) or stops being tracked, and `unobserved` before it was first seen with
+//!   a FIB route and after it vanished with its route server. Its state at `since` is read
+//!   like a peer's: the `HealthFrom` of its first transition at or after `since` (what the
+//!   last transition before the window left it as), else its `PeerState` record.
+//! - A failover is a recorded move of the prefix's FIB next hop from one peer to another
+//!   within the window: the `route.failover` event, and also a move the alert rules recorded
+//!   as `route.flapping`, or one that came with a rejection or a reinstallation.
+//! - Lost time is the time within the window a prefix was `lost`; a loss under way at `since`
+//!   counts from `since` (`startedBeforeWindow`). A route server's figures sum its prefixes'.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::fabric::{FabricRecord, ROUTE_KEY, Subject};
 use crate::history::HistoryRow;
-use crate::model::{Health, PeerRecord, Timestamp, TransitionKind};
+use crate::model::{Field, Health, PeerRecord, Timestamp, TransitionKind};
 
 #[cfg(test)]
 mod tests;
@@ -201,6 +215,110 @@ pub struct RouteServerReport {
     pub route_server_id: String,
     #[serde(flatten)]
     pub totals: Totals,
+    /// Failovers of all its prefixes in the window.
+    pub route_failovers: usize,
+    /// Summed lost time of its prefixes within the window.
+    pub route_lost_seconds: f64,
+    /// Its prefixes observed in the window, in address order.
+    pub routes: Vec<RouteReport>,
+}
+
+/// What a prefix was during a stretch of time: in its route server's FIB, lost, or not
+/// tracked at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteCondition {
+    /// A route in the FIB: installed, or rejected by some route table (the FIB still has it).
+    InFib,
+    /// No route in the FIB, since a `route.lost`.
+    Lost,
+    /// Not yet seen with a FIB route, or vanished with its route server.
+    Unobserved,
+}
+
+impl RouteCondition {
+    pub const ALL: [RouteCondition; 3] = [
+        RouteCondition::InFib,
+        RouteCondition::Lost,
+        RouteCondition::Unobserved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteCondition::InFib => "in-fib",
+            RouteCondition::Lost => "lost",
+            RouteCondition::Unobserved => "unobserved",
+        }
+    }
+
+    /// A route's recorded health: down is lost; a prefix first seen without a FIB route
+    /// (transitional) was never lost, so it is not tracked yet.
+    fn of(c: Condition) -> Self {
+        match c {
+            Condition::Healthy | Condition::Degraded => RouteCondition::InFib,
+            Condition::Down => RouteCondition::Lost,
+            Condition::Transitional | Condition::Unobserved => RouteCondition::Unobserved,
+        }
+    }
+}
+
+impl std::fmt::Display for RouteCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stretch of a prefix's timeline; consecutive segments touch and never share a state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSegment {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub state: RouteCondition,
+}
+
+impl RouteSegment {
+    pub fn millis(&self) -> i64 {
+        self.to.as_millis() - self.from.as_millis()
+    }
+}
+
+/// One stretch of a prefix without a FIB route that overlaps the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LostInterval {
+    /// When it was lost; `since` if it was lost before the window.
+    pub started_at: Timestamp,
+    pub started_before_window: bool,
+    /// When it was in the FIB again or stopped being tracked; `None` while lost at `until`.
+    pub ended_at: Option<Timestamp>,
+    /// Its length within the window.
+    pub duration_seconds: f64,
+}
+
+/// A move of a prefix's FIB next hop from one peer to another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failover {
+    pub observed_at: Timestamp,
+    pub from_peer_id: String,
+    pub to_peer_id: String,
+}
+
+/// One prefix of one route server over the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteReport {
+    pub prefix: String,
+    /// Its state at `until`.
+    pub state_at_until: RouteCondition,
+    pub failovers: usize,
+    pub lost_seconds: f64,
+    pub in_fib_seconds: f64,
+    pub unobserved_seconds: f64,
+    pub lost_intervals: Vec<LostInterval>,
+    pub failover_events: Vec<Failover>,
+    pub timeline: Vec<RouteSegment>,
 }
 
 /// The whole report: `peerwatch report --output json` prints exactly this.
@@ -224,6 +342,22 @@ pub struct Report {
 pub fn build(
     states: &[PeerRecord],
     transitions: &[HistoryRow],
+    since: Timestamp,
+    until: Timestamp,
+) -> Report {
+    build_with_routes(states, transitions, &[], &[], since, until)
+}
+
+/// [`build`], with the route servers' prefixes: `routes` are the route records of `PeerState`
+/// in scope (other fabric records are ignored), `route_transitions` the `route#` items of the
+/// history from `since` on, in any order, read like the peers' (later ones welcome). Prefixes
+/// not observed in the window are left out; a route server with prefixes and no peer in the
+/// window is listed with zero peers.
+pub fn build_with_routes(
+    states: &[PeerRecord],
+    transitions: &[HistoryRow],
+    routes: &[FabricRecord],
+    route_transitions: &[HistoryRow],
     since: Timestamp,
     until: Timestamp,
 ) -> Report {
@@ -254,20 +388,36 @@ pub fn build(
             .cmp(&(&b.route_server_id, &b.route_server_peer_id))
     });
 
-    let mut by_route_server: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_route_server: BTreeMap<String, Tally> = BTreeMap::new();
     let mut fleet = Tally::default();
     for (p, tally) in &peers {
         by_route_server
-            .entry(&p.route_server_id)
+            .entry(p.route_server_id.clone())
             .or_default()
             .add(tally);
         fleet.add(tally);
     }
+    let mut prefixes = if since < until {
+        route_reports(routes, route_transitions, since, until)
+    } else {
+        BTreeMap::new()
+    };
+    for rs in prefixes.keys() {
+        by_route_server.entry(rs.clone()).or_default();
+    }
     let route_servers = by_route_server
         .into_iter()
-        .map(|(id, t)| RouteServerReport {
-            route_server_id: id.to_string(),
-            totals: t.totals(),
+        .map(|(id, t)| {
+            let routes = prefixes.remove(&id).unwrap_or_default();
+            let lost_ms: i64 = routes.iter().map(|(_, ms)| ms).sum();
+            let routes: Vec<RouteReport> = routes.into_iter().map(|(r, _)| r).collect();
+            RouteServerReport {
+                route_server_id: id,
+                totals: t.totals(),
+                route_failovers: routes.iter().map(|r| r.failovers).sum(),
+                route_lost_seconds: seconds(lost_ms),
+                routes,
+            }
         })
         .collect();
     Report {
@@ -356,7 +506,12 @@ fn peer_report(
     since: Timestamp,
     until: Timestamp,
 ) -> Option<(PeerReport, Tally)> {
-    let (start, changes) = changes(record, rows, since, until);
+    let last = record.map(|r| Last {
+        present: r.present,
+        health: Condition::of_health(r.health),
+        first_seen_at: r.first_seen_at,
+    });
+    let (start, changes) = changes(last, rows, since, until);
     let at_until = changes.last().map_or(start, |&(_, c)| c);
     let timeline = segments(start, &changes, since, until);
     if at_until == Condition::Unobserved
@@ -415,10 +570,20 @@ fn peer_report(
     Some((report, tally))
 }
 
-/// The peer's condition at `since`, and each change within `[since, until]` as (when, what
-/// it became), oldest first. `rows` are the peer's transitions from `since` on, oldest first.
+/// What `PeerState` says of a peer or a route: the fallback when nothing was recorded since
+/// `since`.
+#[derive(Clone, Copy)]
+struct Last {
+    present: bool,
+    health: Condition,
+    first_seen_at: Timestamp,
+}
+
+/// The peer's (or route's) condition at `since`, and each change within `[since, until]` as
+/// (when, what it became), oldest first. `rows` are its transitions from `since` on, oldest
+/// first.
 fn changes(
-    record: Option<&PeerRecord>,
+    record: Option<Last>,
     rows: &[&HistoryRow],
     since: Timestamp,
     until: Timestamp,
@@ -441,7 +606,7 @@ fn changes(
     // (or since it was first seen, should its discovery have expired from the history).
     match record {
         Some(r) if r.present => {
-            let now = Condition::of_health(r.health);
+            let now = r.health;
             if r.first_seen_at <= since {
                 (now, Vec::new())
             } else if r.first_seen_at <= until {
@@ -482,20 +647,33 @@ fn segments(
     since: Timestamp,
     until: Timestamp,
 ) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::new();
-    let mut push = |from: Timestamp, to: Timestamp, health: Condition| {
+    stretches(start, changes, since, until)
+        .into_iter()
+        .map(|(from, to, health)| Segment { from, to, health })
+        .collect()
+}
+
+/// [`segments`] for any kind of state, as (from, to, state).
+fn stretches<C: Copy + PartialEq>(
+    start: C,
+    changes: &[(Timestamp, C)],
+    since: Timestamp,
+    until: Timestamp,
+) -> Vec<(Timestamp, Timestamp, C)> {
+    let mut out: Vec<(Timestamp, Timestamp, C)> = Vec::new();
+    let mut push = |from: Timestamp, to: Timestamp, state: C| {
         if to <= from {
             return;
         }
         match out.last_mut() {
-            Some(last) if last.health == health && last.to == from => last.to = to,
-            _ => out.push(Segment { from, to, health }),
+            Some(last) if last.2 == state && last.1 == from => last.1 = to,
+            _ => out.push((from, to, state)),
         }
     };
     let (mut from, mut current) = (since, start);
-    for &(at, health) in changes {
+    for &(at, state) in changes {
         push(from, at, current);
-        (from, current) = (at, health);
+        (from, current) = (at, state);
     }
     push(from, until, current);
     out
@@ -559,6 +737,160 @@ fn outages(
         ));
     }
     out
+}
+
+/// The prefixes observed in the window by route server, each with its lost milliseconds.
+fn route_reports(
+    records: &[FabricRecord],
+    rows: &[HistoryRow],
+    since: Timestamp,
+    until: Timestamp,
+) -> BTreeMap<String, Vec<(RouteReport, i64)>> {
+    let mut by_key: BTreeMap<&str, Vec<&HistoryRow>> = BTreeMap::new();
+    for row in rows {
+        if row.route_server_peer_id.starts_with(ROUTE_KEY) {
+            by_key
+                .entry(&row.route_server_peer_id)
+                .or_default()
+                .push(row);
+        }
+    }
+    for list in by_key.values_mut() {
+        list.sort_by_key(|r| r.observed_at);
+    }
+    let mut known: BTreeMap<String, (&str, &str, Last)> = BTreeMap::new();
+    for r in records {
+        if let Subject::Route(route) = &r.subject {
+            let last = Last {
+                present: r.present,
+                health: Condition::of_health(r.health),
+                first_seen_at: r.first_seen_at,
+            };
+            known.insert(
+                r.subject.key(),
+                (&route.route_server_id, &route.prefix, last),
+            );
+        }
+    }
+    let mut keys: BTreeSet<String> = known.keys().cloned().collect();
+    keys.extend(by_key.keys().map(|k| k.to_string()));
+
+    let mut out: BTreeMap<String, Vec<(RouteReport, i64)>> = BTreeMap::new();
+    for key in keys {
+        let record = known.get(&key);
+        let Some((rs, prefix)) = record
+            .map(|&(rs, prefix, _)| (rs.to_string(), prefix.to_string()))
+            .or_else(|| split_route_key(&key))
+        else {
+            continue;
+        };
+        let rows = by_key.get(key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(r) = route_report(prefix, record.map(|&(_, _, l)| l), rows, since, until) {
+            out.entry(rs).or_default().push(r);
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|(a, _), (b, _)| prefix_order(&a.prefix).cmp(&prefix_order(&b.prefix)));
+    }
+    out
+}
+
+/// `route#<rs>#<prefix>` as (route server, prefix).
+fn split_route_key(key: &str) -> Option<(String, String)> {
+    let (rs, prefix) = key.strip_prefix(ROUTE_KEY)?.split_once('#')?;
+    Some((rs.to_string(), prefix.to_string()))
+}
+
+/// Address order (`100.64.2.0/24` before `100.64.10.0/24`); text that is no CIDR goes last.
+fn prefix_order(prefix: &str) -> (bool, Option<(std::net::IpAddr, u8)>, &str) {
+    let cidr = prefix.split_once('/').and_then(|(addr, len)| {
+        Some((
+            addr.parse::<std::net::IpAddr>().ok()?,
+            len.parse::<u8>().ok()?,
+        ))
+    });
+    (cidr.is_none(), cidr, prefix)
+}
+
+/// A move of the FIB next hop between two peers, as the row's `RouteServerPeerId` change
+/// tells it.
+fn failover(row: &HistoryRow) -> Option<Failover> {
+    let c = row
+        .changes
+        .iter()
+        .find(|c| c.field == Field::RouteServerPeerId)?;
+    match (&c.from, &c.to) {
+        (Some(from), Some(to)) if from != to => Some(Failover {
+            observed_at: row.observed_at,
+            from_peer_id: from.clone(),
+            to_peer_id: to.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// One prefix's report and its lost milliseconds, or `None` when it was not observed in the
+/// window.
+fn route_report(
+    prefix: String,
+    record: Option<Last>,
+    rows: &[&HistoryRow],
+    since: Timestamp,
+    until: Timestamp,
+) -> Option<(RouteReport, i64)> {
+    let (start, changes) = changes(record, rows, since, until);
+    let start = RouteCondition::of(start);
+    let changes: Vec<(Timestamp, RouteCondition)> = changes
+        .into_iter()
+        .map(|(at, c)| (at, RouteCondition::of(c)))
+        .collect();
+    let at_until = changes.last().map_or(start, |&(_, c)| c);
+    let timeline: Vec<RouteSegment> = stretches(start, &changes, since, until)
+        .into_iter()
+        .map(|(from, to, state)| RouteSegment { from, to, state })
+        .collect();
+    let failover_events: Vec<Failover> = rows
+        .iter()
+        .filter(|r| r.observed_at >= since && r.observed_at <= until)
+        .filter_map(|r| failover(r))
+        .collect();
+    if failover_events.is_empty()
+        && at_until == RouteCondition::Unobserved
+        && timeline
+            .iter()
+            .all(|s| s.state == RouteCondition::Unobserved)
+    {
+        return None;
+    }
+    let mut millis = [0i64; 3];
+    for s in &timeline {
+        millis[s.state as usize] += s.millis();
+    }
+    let lost_intervals = timeline
+        .iter()
+        .filter(|s| s.state == RouteCondition::Lost)
+        .map(|s| LostInterval {
+            started_at: s.from,
+            started_before_window: s.from == since && start == RouteCondition::Lost,
+            // The last stretch ends at `until` only by the window's end, unless a
+            // transition at `until` itself ended it.
+            ended_at: (s.to < until || at_until != RouteCondition::Lost).then_some(s.to),
+            duration_seconds: seconds(s.millis()),
+        })
+        .collect();
+    let lost_ms = millis[RouteCondition::Lost as usize];
+    let report = RouteReport {
+        prefix,
+        state_at_until: at_until,
+        failovers: failover_events.len(),
+        lost_seconds: seconds(lost_ms),
+        in_fib_seconds: seconds(millis[RouteCondition::InFib as usize]),
+        unobserved_seconds: seconds(millis[RouteCondition::Unobserved as usize]),
+        lost_intervals,
+        failover_events,
+        timeline,
+    };
+    Some((report, lost_ms))
 }
 
 /// A percentage for people: `83.33 %`, or `-` when unknown.

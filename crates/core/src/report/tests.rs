@@ -2,7 +2,8 @@
 //! minute is 1/60 of it.
 
 use super::*;
-use crate::model::PeerSnapshot;
+use crate::fabric::{FibRoute, RouteSnapshot, route_key};
+use crate::model::{FieldChange, PeerSnapshot};
 
 const RS1: &str = "rs-00000000000000001";
 const RS2: &str = "rs-00000000000000002";
@@ -545,7 +546,12 @@ fn the_json_keeps_its_documented_shape() {
     ];
     assert_eq!(keys(&json["fleet"]), totals);
     let mut rs: Vec<&str> = totals.to_vec();
-    rs.push("routeServerId");
+    rs.extend([
+        "routeServerId",
+        "routeFailovers",
+        "routeLostSeconds",
+        "routes",
+    ]);
     rs.sort();
     assert_eq!(keys(&json["routeServers"][0]), rs);
     let peer = &json["peers"][0];
@@ -589,4 +595,339 @@ fn the_json_keeps_its_documented_shape() {
                            "health": "down"})
     );
     assert_eq!(peer["meanTimeToRecoverSeconds"], serde_json::Value::Null);
+}
+
+// Routes: the same window; a route's key is `route#<rs>#<prefix>`.
+
+/// A route record in `PeerState`: its health now (`healthy` in the FIB via `peer`, `down`
+/// lost, `transitional` never in it), first seen at `10:00 + first_seen`.
+fn route_state(rs: &str, prefix: &str, now: &str, first_seen: i64, present: bool) -> FabricRecord {
+    let fib = (now != "down" && now != "transitional").then(|| FibRoute {
+        route_server_peer_id: "rsp-a".into(),
+        route_server_endpoint_id: "rse-1".into(),
+        next_hop_ip: "10.0.1.5".into(),
+        as_paths: vec!["65001".into()],
+        med: Some(0),
+        route_tables: Vec::new(),
+    });
+    FabricRecord {
+        subject: Subject::Route(RouteSnapshot {
+            route_server_id: rs.into(),
+            vpc_id: "vpc-1".into(),
+            prefix: prefix.into(),
+            fib,
+        }),
+        first_seen_at: t(first_seen),
+        last_changed_at: t(first_seen),
+        present,
+        version: 1,
+        health: health(now),
+        open_alert: None,
+        alerting: Default::default(),
+    }
+}
+
+/// A route transition at `10:00 + at`: health `from` -> `to`, next hop peer `hop.0` -> `hop.1`.
+fn route_row(
+    rs: &str,
+    prefix: &str,
+    at: i64,
+    kind: &str,
+    health: (Option<&str>, &str),
+    hop: (Option<&str>, Option<&str>),
+    event: &str,
+) -> HistoryRow {
+    let mut r = row(&route_key(rs, prefix), rs, at, kind, health.0, health.1);
+    r.event = Some(event.into());
+    if hop.0 != hop.1 {
+        r.changes.push(FieldChange {
+            field: Field::RouteServerPeerId,
+            from: hop.0.map(String::from),
+            to: hop.1.map(String::from),
+        });
+    }
+    r
+}
+
+fn moved(rs: &str, prefix: &str, at: i64, from: &str, to: &str, event: &str) -> HistoryRow {
+    route_row(
+        rs,
+        prefix,
+        at,
+        "changed",
+        (Some("healthy"), "healthy"),
+        (Some(from), Some(to)),
+        event,
+    )
+}
+
+fn lost(rs: &str, prefix: &str, at: i64, from: &str) -> HistoryRow {
+    route_row(
+        rs,
+        prefix,
+        at,
+        "changed",
+        (Some("healthy"), "down"),
+        (Some(from), None),
+        "route.lost",
+    )
+}
+
+fn restored(rs: &str, prefix: &str, at: i64, to: &str) -> HistoryRow {
+    route_row(
+        rs,
+        prefix,
+        at,
+        "changed",
+        (Some("down"), "healthy"),
+        (None, Some(to)),
+        "route.restored",
+    )
+}
+
+fn routes_hour(routes: &[FabricRecord], rows: &[HistoryRow]) -> Report {
+    let peers = [state("rsp-a", RS1, "healthy", -60, true)];
+    build_with_routes(&peers, &[], routes, rows, t(0), t(60))
+}
+
+fn route_server<'a>(report: &'a Report, rs: &str) -> &'a RouteServerReport {
+    report
+        .route_servers
+        .iter()
+        .find(|r| r.route_server_id == rs)
+        .unwrap_or_else(|| panic!("no {rs}: {report:#?}"))
+}
+
+fn prefix<'a>(rs: &'a RouteServerReport, p: &str) -> &'a RouteReport {
+    rs.routes
+        .iter()
+        .find(|r| r.prefix == p)
+        .unwrap_or_else(|| panic!("no {p}: {rs:#?}"))
+}
+
+fn rseg(from: i64, to: i64, state: RouteCondition) -> RouteSegment {
+    RouteSegment {
+        from: t(from),
+        to: t(to),
+        state,
+    }
+}
+
+fn lost_interval(from: i64, to: Option<i64>, before: bool) -> LostInterval {
+    LostInterval {
+        started_at: t(from),
+        started_before_window: before,
+        ended_at: to.map(t),
+        duration_seconds: ((to.unwrap_or(60) - from) * 60) as f64,
+    }
+}
+
+const P1: &str = "100.64.0.0/24";
+const P2: &str = "100.64.2.0/24";
+const P10: &str = "100.64.10.0/24";
+
+#[test]
+fn failovers_and_lost_time_of_one_prefix() {
+    // In the FIB via a; fails over to b at 10:10; lost 10:20; restored via a at 10:30 (no
+    // move: it had no next hop); moves a -> b at 10:50 as `route.flapping`: 2 failovers,
+    // 10 minutes lost.
+    let report = routes_hour(
+        &[route_state(RS1, P1, "healthy", -60, true)],
+        &[
+            moved(RS1, P1, 10, "rsp-a", "rsp-b", "route.failover"),
+            lost(RS1, P1, 20, "rsp-b"),
+            restored(RS1, P1, 30, "rsp-a"),
+            moved(RS1, P1, 50, "rsp-a", "rsp-b", "route.flapping"),
+        ],
+    );
+    let rs = route_server(&report, RS1);
+    assert_eq!((rs.route_failovers, rs.route_lost_seconds), (2, 600.0));
+    let r = prefix(rs, P1);
+    assert_eq!(r.failovers, 2);
+    assert_eq!(
+        r.failover_events,
+        [
+            Failover {
+                observed_at: t(10),
+                from_peer_id: "rsp-a".into(),
+                to_peer_id: "rsp-b".into()
+            },
+            Failover {
+                observed_at: t(50),
+                from_peer_id: "rsp-a".into(),
+                to_peer_id: "rsp-b".into()
+            }
+        ]
+    );
+    assert_eq!(r.lost_intervals, [lost_interval(20, Some(30), false)]);
+    assert_eq!((r.lost_seconds, r.in_fib_seconds), (600.0, 3000.0));
+    assert_eq!(
+        r.timeline,
+        [
+            rseg(0, 20, RouteCondition::InFib),
+            rseg(20, 30, RouteCondition::Lost),
+            rseg(30, 60, RouteCondition::InFib)
+        ]
+    );
+    assert_eq!(r.state_at_until, RouteCondition::InFib);
+    // The peers' figures are untouched.
+    assert_eq!(rs.totals.peers, 1);
+    assert_eq!(report.fleet.peers, 1);
+}
+
+#[test]
+fn a_prefix_lost_before_the_window_counts_from_its_start_and_one_lost_at_the_end_is_open() {
+    // P2: restored at 10:15 (so lost at 10:00), lost again 10:45 until after the window:
+    // 15 + 15 minutes. P10: lost since before the window, with no transition at all since
+    // (PeerState says lost): the whole hour.
+    let report = routes_hour(
+        &[
+            route_state(RS1, P2, "down", -60, true),
+            route_state(RS1, P10, "down", -60, true),
+        ],
+        &[restored(RS1, P2, 15, "rsp-a"), lost(RS1, P2, 45, "rsp-a")],
+    );
+    let rs = route_server(&report, RS1);
+    let p2 = prefix(rs, P2);
+    assert_eq!(
+        p2.lost_intervals,
+        [
+            lost_interval(0, Some(15), true),
+            lost_interval(45, None, false)
+        ]
+    );
+    assert_eq!((p2.lost_seconds, p2.failovers), (1800.0, 0));
+    assert_eq!(p2.state_at_until, RouteCondition::Lost);
+    let p10 = prefix(rs, P10);
+    assert_eq!(p10.lost_intervals, [lost_interval(0, None, true)]);
+    assert_eq!(p10.timeline, [rseg(0, 60, RouteCondition::Lost)]);
+    assert_eq!((rs.route_failovers, rs.route_lost_seconds), (0, 5400.0));
+    // Address order, not text order.
+    let order: Vec<&str> = rs.routes.iter().map(|r| r.prefix.as_str()).collect();
+    assert_eq!(order, [P2, P10]);
+}
+
+#[test]
+fn a_transition_after_the_window_tells_a_route_was_lost_all_along() {
+    // Restored at 11:10: lost for the whole window, though nothing happened in it.
+    let report = routes_hour(
+        &[route_state(RS1, P1, "healthy", -60, true)],
+        &[restored(RS1, P1, 70, "rsp-a")],
+    );
+    let r = prefix(route_server(&report, RS1), P1);
+    assert_eq!(r.lost_intervals, [lost_interval(0, None, true)]);
+    assert_eq!(r.lost_seconds, 3600.0);
+}
+
+#[test]
+fn a_lost_prefix_that_vanishes_stops_counting_and_unseen_prefixes_are_left_out() {
+    // P1 lost 10:10, vanishes with its route server 10:40: 30 minutes lost, then unobserved.
+    // P2 was only ever seen without a FIB route; P10 vanished before the window.
+    let report = routes_hour(
+        &[
+            route_state(RS1, P1, "down", -60, false),
+            route_state(RS1, P2, "transitional", -60, true),
+            route_state(RS1, P10, "healthy", -600, false),
+        ],
+        &[
+            lost(RS1, P1, 10, "rsp-a"),
+            route_row(
+                RS1,
+                P1,
+                40,
+                "vanished",
+                (Some("down"), "down"),
+                (None, None),
+                "route.vanished",
+            ),
+        ],
+    );
+    let rs = route_server(&report, RS1);
+    assert_eq!(rs.routes.len(), 1, "{rs:#?}");
+    let r = &rs.routes[0];
+    assert_eq!(r.lost_intervals, [lost_interval(10, Some(40), false)]);
+    assert_eq!(
+        (r.in_fib_seconds, r.lost_seconds, r.unobserved_seconds),
+        (600.0, 1800.0, 1200.0)
+    );
+    assert_eq!(r.state_at_until, RouteCondition::Unobserved);
+}
+
+#[test]
+fn a_prefix_discovered_in_the_window_and_route_servers_are_summed_separately() {
+    // RS1: P1 discovered in the FIB at 10:30 and failed over at 10:40. RS2 (no peer in the
+    // window): P1 lost 10:00-10:05 by a history-only record, failover 10:30.
+    let report = routes_hour(
+        &[route_state(RS1, P1, "healthy", 30, true)],
+        &[
+            route_row(
+                RS1,
+                P1,
+                30,
+                "discovered",
+                (None, "healthy"),
+                (None, Some("rsp-a")),
+                "route.discovered",
+            ),
+            moved(RS1, P1, 40, "rsp-a", "rsp-b", "route.failover"),
+            restored(RS2, P1, 5, "rsp-x"),
+            moved(RS2, P1, 30, "rsp-x", "rsp-y", "route.failover"),
+        ],
+    );
+    let rs1 = route_server(&report, RS1);
+    assert_eq!((rs1.route_failovers, rs1.route_lost_seconds), (1, 0.0));
+    assert_eq!(
+        prefix(rs1, P1).timeline,
+        [
+            rseg(0, 30, RouteCondition::Unobserved),
+            rseg(30, 60, RouteCondition::InFib)
+        ]
+    );
+    let rs2 = route_server(&report, RS2);
+    assert_eq!(rs2.totals.peers, 0);
+    assert_eq!((rs2.route_failovers, rs2.route_lost_seconds), (1, 300.0));
+    assert_eq!(report.fleet.peers, 1);
+    assert_eq!(report.route_servers.len(), 2);
+}
+
+#[test]
+fn a_report_without_routes_has_zero_route_figures() {
+    let report = hour(&[state("rsp-a", RS1, "healthy", -60, true)], &[]);
+    let rs = route_server(&report, RS1);
+    assert!(rs.routes.is_empty());
+    assert_eq!((rs.route_failovers, rs.route_lost_seconds), (0, 0.0));
+}
+
+#[test]
+fn the_route_json_keeps_its_documented_shape() {
+    let report = routes_hour(
+        &[route_state(RS1, P1, "healthy", -60, true)],
+        &[
+            moved(RS1, P1, 10, "rsp-a", "rsp-b", "route.failover"),
+            lost(RS1, P1, 20, "rsp-b"),
+        ],
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    let rs = &json["routeServers"][0];
+    assert_eq!(rs["routeFailovers"], 1);
+    assert_eq!(rs["routeLostSeconds"], 2400.0);
+    assert_eq!(
+        rs["routes"][0],
+        serde_json::json!({
+            "prefix": P1,
+            "stateAtUntil": "lost",
+            "failovers": 1,
+            "lostSeconds": 2400.0,
+            "inFibSeconds": 1200.0,
+            "unobservedSeconds": 0.0,
+            "lostIntervals": [{"startedAt": "2026-11-20T10:20:00.000Z", "startedBeforeWindow": false,
+                               "endedAt": null, "durationSeconds": 2400.0}],
+            "failoverEvents": [{"observedAt": "2026-11-20T10:10:00.000Z",
+                                "fromPeerId": "rsp-a", "toPeerId": "rsp-b"}],
+            "timeline": [
+                {"from": "2026-11-20T10:00:00.000Z", "to": "2026-11-20T10:20:00.000Z", "state": "in-fib"},
+                {"from": "2026-11-20T10:20:00.000Z", "to": "2026-11-20T11:00:00.000Z", "state": "lost"}
+            ]
+        })
+    );
 }
