@@ -253,6 +253,7 @@ async fn seed(stack: &Stack) {
                 vpc_id: "vpc-0a1".into(),
                 state: "available".into(),
                 persist_routes_state: Some("disabled".into()),
+                advertised: [(A1.to_string(), 2), (A2.to_string(), 1)].into(),
                 ..Default::default()
             }),
             true,

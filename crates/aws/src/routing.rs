@@ -88,6 +88,8 @@ async fn servers_and_endpoints(
                     persist_routes_duration: r.persist_routes_duration(),
                     are_routes_persisted: false,
                     tags: tags(r.tags()),
+                    // From the routing databases and the peers' sessions, in detection.
+                    advertised: Default::default(),
                 })
             }));
         }

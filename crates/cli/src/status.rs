@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::time::{absolute, relative};
 use super::{Context, EXIT_EMPTY, Failure, Output, color_enabled, emit, emit_json, explain};
 use peerwatch_aws::store::Store;
-use peerwatch_core::fabric::{EndpointSnapshot, FabricRecord, Subject, peer_routes_key};
+use peerwatch_core::fabric::{EndpointSnapshot, FabricRecord, Subject};
 use peerwatch_core::model::{Health, PeerRecord, Timestamp};
 
 #[derive(Args, Debug, Default)]
@@ -56,7 +56,7 @@ pub struct StatusDocument {
     pub endpoints: Vec<EndpointStatus>,
 }
 
-/// A peer's record and its routes: `advertisedRoutes` from its advertisement record (`null`
+/// A peer's record and its routes: `advertisedRoutes` from its route server's record (`null`
 /// when none is recorded), `inFibRoutes` the present FIB routes of its route server whose
 /// peer it is.
 #[derive(Debug, Serialize, PartialEq)]
@@ -143,20 +143,23 @@ pub fn select(
             _ => {}
         }
     }
-    // The last advertisement recorded, present or not: like a vanished peer's state, it is
-    // what was last known.
-    let advertised = |peer: &str| match fabric.get(&peer_routes_key(peer)) {
+    // What each peer advertises, as its route server's record last knew it (while its
+    // session was up), present or not: like a vanished peer's state, what was last known.
+    let advertised = |rs: &str, peer: &str| match fabric.get(rs) {
         Some(FabricRecord {
-            subject: Subject::PeerRoutes(p),
+            subject: Subject::RouteServer(r),
             ..
-        }) => Some(p.advertised),
+        }) => r.advertised.get(peer).copied(),
         _ => None,
     };
     let (mut peers, mut vanished): (Vec<_>, Vec<_>) = records
         .into_iter()
         .filter(|r| args.matches(&r.peer.route_server_id, &r.peer.vpc_id, r.health))
         .map(|record| PeerStatus {
-            advertised_routes: advertised(&record.peer.route_server_peer_id),
+            advertised_routes: advertised(
+                &record.peer.route_server_id,
+                &record.peer.route_server_peer_id,
+            ),
             in_fib_routes: in_fib
                 .get(&(
                     record.peer.route_server_id.as_str(),
@@ -520,7 +523,7 @@ mod tests {
     }
 
     fn fabric() -> HashMap<String, FabricRecord> {
-        use peerwatch_core::fabric::{FibRoute, PeerRoutesSnapshot, RouteSnapshot};
+        use peerwatch_core::fabric::{FibRoute, RouteSnapshot};
         let route = |rs: &str, prefix: &str, peer: Option<&str>, present| {
             fabric_record(
                 Subject::Route(RouteSnapshot {
@@ -553,17 +556,16 @@ mod tests {
                 present,
             )
         };
-        let advertised = |peer: &str, n| {
-            fabric_record(
-                Subject::PeerRoutes(PeerRoutesSnapshot {
-                    route_server_peer_id: peer.into(),
-                    route_server_id: "rs-1".into(),
-                    vpc_id: "vpc-1".into(),
-                    advertised: n,
-                }),
-                true,
-            )
-        };
+        let server = fabric_record(
+            Subject::RouteServer(peerwatch_core::fabric::RouteServerSnapshot {
+                route_server_id: "rs-1".into(),
+                vpc_id: "vpc-1".into(),
+                state: "available".into(),
+                advertised: [("rsp-b".to_string(), 3), ("rsp-f".to_string(), 0)].into(),
+                ..Default::default()
+            }),
+            true,
+        );
         [
             route("rs-1", "10.0.0.0/16", Some("rsp-b"), true),
             route("rs-1", "10.1.0.0/16", Some("rsp-b"), true),
@@ -572,8 +574,7 @@ mod tests {
             route("rs-1", "10.4.0.0/16", None, true),
             // Another route server's FIB does not count for rs-1's peers.
             route("rs-2", "10.5.0.0/16", Some("rsp-b"), true),
-            advertised("rsp-b", 3),
-            advertised("rsp-f", 0),
+            server,
             endpoint("rse-2", "rs-1", "available", None, true),
             endpoint("rse-1", "rs-1", "failed", Some("ENI deleted"), true),
             endpoint("rse-3", "rs-2", "available", None, true),

@@ -6,9 +6,9 @@
 //! | subject | `RouteServerPeerId` key value | health |
 //! |---|---|---|
 //! | endpoint | `rse-...` | `failed`: down; `failing`, `delete-failed`: degraded; `available`: healthy |
-//! | route server | `rs-...` | routes persisted: down; `available`: healthy |
+//! | route server (with what each peer advertises) | `rs-...` | routes persisted: down; `available`: healthy |
 //! | route (one prefix of one route server) | `route#<rs-id>#<prefix>` | no `in-fib` route: down; a route table `rejected` it: degraded; else healthy |
-//! | a peer's advertisement | `routes#<rsp-id>` | session up and nothing advertised after it had: degraded; else healthy |
+//! | a peer's advertisement, from the first time it goes silent | `routes#<rsp-id>` | session up and nothing advertised after it had: degraded; else healthy |
 
 pub mod detect;
 pub mod routing;
@@ -69,6 +69,9 @@ pub struct RouteServerSnapshot {
     pub persist_routes_duration: Option<i64>,
     pub are_routes_persisted: bool,
     pub tags: BTreeMap<String, String>,
+    /// How many routes each listed peer advertises (as last known while its session was up).
+    #[serde(default)]
+    pub advertised: BTreeMap<String, u32>,
 }
 
 /// One route table's installation of an `in-fib` route.
@@ -126,8 +129,10 @@ pub struct RouteSnapshot {
     pub fib: Option<FibRoute>,
 }
 
-/// Whether a peer whose session is up advertises anything. Only looked at while the session
-/// is up: routes that go with a session are the session's alert, not this one.
+/// What a peer whose session is up advertises. Only looked at while the session is up:
+/// routes that go with a session are the session's alert, not this one. The counts are kept
+/// on the route server's record; a peer's own record exists from the first time it goes
+/// silent, for its alert to be tracked.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeerRoutesSnapshot {
@@ -227,6 +232,8 @@ pub struct Detail {
     pub route_tables: Vec<String>,
     /// The prefixes a `routes.persisted` keeps.
     pub prefixes: Vec<String>,
+    /// The peers whose advertised count a route server's change records.
+    pub peers: Vec<String>,
 }
 
 /// One recorded change of an endpoint, route server, route or advertisement: its
@@ -265,6 +272,7 @@ impl FabricTransition {
             .flatten()
             .map(|h| h.route_server_peer_id.clone())
             .chain(self.detail.route_server_peer_id.clone())
+            .chain(self.detail.peers.iter().cloned())
             .filter(|p| !p.is_empty())
             .collect();
         out.sort();

@@ -13,7 +13,7 @@ use peerwatch_core::fabric::{
 };
 
 use super::{Head, Outbox, Store, Tracking, WriteOutcome, put_outbox, put_tracking, tracking_from};
-use crate::dynamo::{Item, StoreError, num, s, string_map, strings_of};
+use crate::dynamo::{Item, StoreError, n as n_value, num, s, string_map, strings_of};
 
 impl Store {
     /// Records one fabric transition, exactly as [`Store::write_transition`] records a peer's.
@@ -129,6 +129,15 @@ pub fn fabric_record_to_item(r: &FabricRecord) -> HashMap<String, AttributeValue
                 "AreRoutesPersisted".into(),
                 AttributeValue::Bool(rs.are_routes_persisted),
             );
+            item.0.insert(
+                "AdvertisedRoutes".into(),
+                AttributeValue::M(
+                    rs.advertised
+                        .iter()
+                        .map(|(peer, n)| (peer.clone(), n_value(*n)))
+                        .collect(),
+                ),
+            );
             item.0.insert("Tags".into(), string_map(rs.tags.iter()));
         }
         Subject::Route(route) => {
@@ -209,6 +218,13 @@ pub fn fabric_record_from_item(
                 .copied()
                 .unwrap_or(false),
             tags: strings_of(item, "Tags").collect(),
+            advertised: item
+                .get("AdvertisedRoutes")
+                .and_then(|v| v.as_m().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|(peer, n)| Some((peer.clone(), n.as_n().ok()?.parse().ok()?)))
+                .collect(),
         })
     } else if key.starts_with(ROUTE_KEY) {
         let fib = s(item, "NextHopPeerId").map(|peer| FibRoute {
@@ -303,6 +319,7 @@ mod tests {
                 persist_routes_duration: Some(2),
                 are_routes_persisted: true,
                 tags: Default::default(),
+                advertised: [("rsp-1".to_string(), 3), ("rsp-2".to_string(), 0)].into(),
             }),
             Subject::Route(RouteSnapshot {
                 route_server_id: "rs-1".into(),

@@ -2,10 +2,11 @@
 //! endpoints, route servers, routes and advertisements, through the same alert rules as
 //! peers' (flapping, mutes, reminders, recoveries that follow their alert).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
-    Detail, EndpointSnapshot, Fabric, FabricRecord, FabricTransition, RouteSnapshot, Subject,
+    Detail, EndpointSnapshot, Fabric, FabricRecord, FabricTransition, RouteServerSnapshot,
+    RouteSnapshot, Subject, peer_routes_key,
 };
 use crate::detect::{Prior, Proposed, Rules, apply_rules, owed};
 use crate::model::{Event, Field, FieldChange, Health, Severity, Timestamp, TransitionKind};
@@ -57,39 +58,65 @@ pub fn detect(
         .map(Subject::RouteServer)
         .chain(fabric.endpoints.iter().cloned().map(Subject::Endpoint))
         .chain(fabric.routes.iter().cloned().map(Subject::Route))
-        .chain(fabric.advertising.iter().cloned().map(Subject::PeerRoutes))
         .filter(|s| rules.in_scope(s.route_server_id()))
         .collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for mut subject in now {
         let key = subject.key();
-        // Whether routes are persisted is read from the routing database: unread, it is as
-        // last known.
-        if let (
-            Subject::RouteServer(rs),
-            Some(FabricRecord {
-                subject: Subject::RouteServer(was),
-                ..
-            }),
-        ) = (&mut subject, known.get(&key))
-            && unread.contains(rs.route_server_id.as_str())
-        {
-            rs.are_routes_persisted = was.are_routes_persisted;
+        if let Subject::RouteServer(rs) = &mut subject {
+            let was = match known.get(&key) {
+                Some(FabricRecord {
+                    subject: Subject::RouteServer(was),
+                    ..
+                }) => Some(was),
+                _ => None,
+            };
+            // Whether routes are persisted is read from the routing database: unread, it is
+            // as last known, and so is what each peer advertises.
+            match was {
+                Some(was) if unread.contains(rs.route_server_id.as_str()) => {
+                    rs.are_routes_persisted = was.are_routes_persisted;
+                    rs.advertised = was.advertised.clone();
+                }
+                _ => rs.advertised = advertised(was, fabric, &rs.route_server_id),
+            }
         }
-        // A peer is first tracked once it advertises something: never having advertised is
-        // no loss of routes.
         let tracked = known.get(&key).filter(|r| r.present);
-        if let Subject::PeerRoutes(p) = &subject
-            && tracked.is_none()
-            && p.advertised == 0
-        {
-            continue;
-        }
         let t = match tracked {
             Some(prev) if prev.subject == subject => follow_up(prev, observed_at, rules),
             Some(prev) => Some(changed(prev, subject, observed_at, rules)),
             None => Some(discovered(known.get(&key), subject, observed_at, rules)),
+        };
+        seen.insert(key);
+        out.extend(t);
+    }
+    // A peer's advertisement gets a record of its own only once it goes silent with its
+    // session up: the counts live on the route server's item, so a fleet of advertising peers
+    // adds no item per peer to the cycle's `Scan`.
+    for p in &fabric.advertising {
+        if !rules.in_scope(&p.route_server_id) {
+            continue;
+        }
+        let key = peer_routes_key(&p.route_server_peer_id);
+        let subject = Subject::PeerRoutes(p.clone());
+        let t = match known.get(&key).filter(|r| r.present) {
+            Some(prev) if health(&prev.subject) != health(&subject) => {
+                Some(changed(prev, subject, observed_at, rules))
+            }
+            Some(prev) => follow_up(prev, observed_at, rules),
+            None if p.advertised == 0 => {
+                let before = known
+                    .get(&p.route_server_id)
+                    .and_then(|r| match &r.subject {
+                        Subject::RouteServer(rs) => rs.advertised.get(&p.route_server_peer_id),
+                        _ => None,
+                    })
+                    .copied()
+                    .filter(|n| *n > 0);
+                before.map(|n| silent(known.get(&key), n, subject, observed_at, rules))
+            }
+            None => None,
         };
         seen.insert(key);
         out.extend(t);
@@ -176,7 +203,7 @@ fn changes(prev: Option<&Subject>, now: &Subject) -> Vec<FieldChange> {
         }
     };
     let before = prev.map(values);
-    values(now)
+    let mut out: Vec<FieldChange> = values(now)
         .into_iter()
         .enumerate()
         .filter_map(|(i, (field, to))| {
@@ -188,7 +215,59 @@ fn changes(prev: Option<&Subject>, now: &Subject) -> Vec<FieldChange> {
                 to,
             })
         })
-        .collect()
+        .collect();
+    if let Subject::RouteServer(r) = now {
+        let was = match prev {
+            Some(Subject::RouteServer(p)) => Some(&p.advertised),
+            _ => None,
+        };
+        out.extend(advertised_change(was, &r.advertised));
+    }
+    out
+}
+
+/// The peers whose advertised count changed, as `rsp-a: 2, rsp-b: 1` on each side (`-`: not
+/// known on that side); `None` when none did.
+fn advertised_change(
+    was: Option<&BTreeMap<String, u32>>,
+    now: &BTreeMap<String, u32>,
+) -> Option<FieldChange> {
+    let empty = BTreeMap::new();
+    let was = was.unwrap_or(&empty);
+    let peers = changed_peers(was, now);
+    if peers.is_empty() {
+        return None;
+    }
+    let side = |m: &BTreeMap<String, u32>| {
+        peers
+            .iter()
+            .map(|p| {
+                format!(
+                    "{p}: {}",
+                    m.get(p).map_or("-".to_string(), |n| n.to_string())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(FieldChange {
+        field: Field::AdvertisedRoutes,
+        from: (!was.is_empty()).then(|| side(was)),
+        to: Some(side(now)),
+    })
+}
+
+/// The peers whose count differs between `was` and `now`, sorted.
+fn changed_peers(was: &BTreeMap<String, u32>, now: &BTreeMap<String, u32>) -> Vec<String> {
+    let mut peers: Vec<String> = was
+        .keys()
+        .chain(now.keys())
+        .filter(|p| was.get(*p) != now.get(*p))
+        .cloned()
+        .collect();
+    peers.sort();
+    peers.dedup();
+    peers
 }
 
 /// The event and severity of a change, and whether it counts for flap detection (a route
@@ -306,6 +385,62 @@ fn changed(
     .finish(now, true, rules)
 }
 
+/// What each peer of a route server advertises: this cycle's count for the peers whose
+/// session is up, the last known one for those listed with their session down (it went with
+/// the session, not by a withdrawal); peers no longer listed are dropped.
+fn advertised(
+    was: Option<&RouteServerSnapshot>,
+    fabric: &Fabric,
+    route_server_id: &str,
+) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = was
+        .map(|w| {
+            w.advertised
+                .iter()
+                .filter(|(peer, _)| fabric.quiet.contains(*peer))
+                .map(|(p, n)| (p.clone(), *n))
+                .collect()
+        })
+        .unwrap_or_default();
+    for p in fabric
+        .advertising
+        .iter()
+        .filter(|p| p.route_server_id == route_server_id)
+    {
+        out.insert(p.route_server_peer_id.clone(), p.advertised);
+    }
+    out
+}
+
+/// A peer that advertised `before` routes advertises none, its session up: `peer.no-routes`.
+fn silent(
+    gone_before: Option<&FabricRecord>,
+    before: u32,
+    now: Subject,
+    observed_at: Timestamp,
+    rules: &Rules,
+) -> FabricTransition {
+    let detail = detail(None, &now, Event::PeerNoRoutes);
+    let mut t = Build {
+        prev: gone_before,
+        kind: TransitionKind::Changed,
+        observed_at,
+        changes: vec![FieldChange {
+            field: Field::AdvertisedRoutes,
+            from: Some(before.to_string()),
+            to: Some("0".into()),
+        }],
+        health_to: Health::Degraded,
+        severity: Severity::Warning,
+        event: Event::PeerNoRoutes,
+        moved: false,
+        detail,
+    }
+    .finish(now, true, rules);
+    t.health_from = Some(Health::Healthy);
+    t
+}
+
 fn discovered(
     prev: Option<&FabricRecord>,
     now: Subject,
@@ -411,7 +546,14 @@ fn detail(prev: Option<&Subject>, now: &Subject, event: Event) -> Detail {
             d.route_server_endpoint_id = Some(e.route_server_endpoint_id.clone());
             d.failure_reason = e.failure_reason.clone();
         }
-        Subject::RouteServer(_) => {}
+        Subject::RouteServer(r) => {
+            let empty = BTreeMap::new();
+            let was = match prev {
+                Some(Subject::RouteServer(p)) => &p.advertised,
+                _ => &empty,
+            };
+            d.peers = changed_peers(was, &r.advertised);
+        }
         Subject::Route(r) => {
             d.prefix = Some(r.prefix.clone());
             let before = match prev {

@@ -49,6 +49,7 @@ fn server(persisted: bool) -> RouteServerSnapshot {
         persist_routes_duration: Some(1),
         are_routes_persisted: persisted,
         tags: Default::default(),
+        advertised: Default::default(),
     }
 }
 
@@ -129,14 +130,21 @@ fn events(out: &[FabricTransition]) -> Vec<(String, &'static str, Severity)> {
 fn first_sight_is_discovered_info_and_a_steady_cycle_is_silent() {
     let mut run = Run::new();
     let first = run.cycle(&healthy());
-    assert_eq!(
-        first.len(),
-        6,
-        "route server, endpoint, two routes, two advertisements"
-    );
+    assert_eq!(first.len(), 4, "route server, endpoint, two routes");
     assert!(first.iter().all(|t| t.kind == TransitionKind::Discovered
         && t.severity == Severity::Info
         && t.notification == NotificationState::NotRequired));
+    // What each peer advertises is the route server's, not an item per peer.
+    let rs = first.iter().find(|t| t.key() == RS).unwrap();
+    let c = rs
+        .changes
+        .iter()
+        .find(|c| c.field == Field::AdvertisedRoutes)
+        .unwrap();
+    assert_eq!(
+        (c.from.as_deref(), c.to.as_deref()),
+        (None, Some("rsp-a: 2, rsp-b: 1"))
+    );
     assert!(run.cycle(&healthy()).is_empty());
 }
 
@@ -145,8 +153,9 @@ fn a_peer_that_never_advertised_is_not_tracked() {
     let mut run = Run::new();
     let mut f = healthy();
     f.advertising.push(advertises("rsp-c", 0));
-    let first = run.cycle(&f);
-    assert!(!first.iter().any(|t| t.key() == "routes#rsp-c"));
+    run.cycle(&f);
+    assert!(run.cycle(&f).is_empty());
+    assert!(!run.known.contains_key("routes#rsp-c"));
 }
 
 #[test]
@@ -301,23 +310,40 @@ fn a_peer_that_withdraws_everything_with_its_session_up() {
     let out = run.after(&f);
     assert_eq!(
         events(&out),
-        [(
-            "routes#rsp-b".to_string(),
-            "peer.no-routes",
-            Severity::Warning
-        )]
+        [
+            (RS.to_string(), "route-server.changed", Severity::Info),
+            (
+                "routes#rsp-b".to_string(),
+                "peer.no-routes",
+                Severity::Warning
+            )
+        ]
     );
-    assert_eq!(out[0].detail.route_server_peer_id.as_deref(), Some("rsp-b"));
-    assert_eq!(out[0].peers(), ["rsp-b"]);
+    let silent = &out[1];
+    assert_eq!(silent.detail.route_server_peer_id.as_deref(), Some("rsp-b"));
+    assert_eq!(silent.peers(), ["rsp-b"]);
+    assert_eq!(silent.health_from, Some(Health::Healthy));
+    let c = &silent.changes[0];
+    assert_eq!(
+        (c.field, c.from.as_deref(), c.to.as_deref()),
+        (Field::AdvertisedRoutes, Some("1"), Some("0"))
+    );
     let back = run.cycle(&healthy());
     assert_eq!(
         events(&back),
-        [(
-            "routes#rsp-b".to_string(),
-            "peer.routes-restored",
-            Severity::Recovery
-        )]
+        [
+            (RS.to_string(), "route-server.changed", Severity::Info),
+            (
+                "routes#rsp-b".to_string(),
+                "peer.routes-restored",
+                Severity::Recovery
+            )
+        ]
     );
+    // Silent again: the same record, its next version.
+    let again = run.cycle(&f);
+    assert_eq!(again[1].event, Event::PeerNoRoutes);
+    assert_eq!(again[1].version(), 3);
 }
 
 #[test]
@@ -328,18 +354,15 @@ fn a_withdrawal_without_a_change_of_the_fib_is_recorded_not_notified() {
     let out = run.after(&f);
     assert_eq!(
         events(&out),
-        [(
-            "routes#rsp-a".to_string(),
-            "peer.routes-changed",
-            Severity::Info
-        )]
+        [(RS.to_string(), "route-server.changed", Severity::Info)]
     );
     assert_eq!(out[0].notification, NotificationState::NotRequired);
     let c = &out[0].changes[0];
     assert_eq!(
         (c.field, c.from.as_deref(), c.to.as_deref()),
-        (Field::AdvertisedRoutes, Some("2"), Some("1"))
+        (Field::AdvertisedRoutes, Some("rsp-a: 2"), Some("rsp-a: 1"))
     );
+    assert_eq!(out[0].peers(), ["rsp-a"], "it shows in that peer's history");
 }
 
 #[test]
@@ -365,7 +388,7 @@ fn an_unread_routing_database_records_nothing_lost() {
 fn a_route_server_that_goes_takes_its_things_with_it_quietly() {
     let mut run = Run::new();
     let out = run.after(&Fabric::default());
-    assert_eq!(out.len(), 6);
+    assert_eq!(out.len(), 4);
     assert!(out.iter().all(|t| t.kind == TransitionKind::Vanished
         && t.severity == Severity::Info
         && !t.record.present));
