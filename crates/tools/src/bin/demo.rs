@@ -4,12 +4,16 @@
 //! free loopback ports, points the AWS SDK at them through nothing but its standard
 //! settings (`AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SNS`),
 //! creates the two tables and an alert topic, and runs `Poller::run` (the code path of the
-//! Lambda and of `peerwatch poll`) six times while peers of a small fleet break, flap,
-//! recover, vanish and are deleted. At the end it shows the recorded history (a `Query` of
-//! the `ByDay` index), the current `PeerState`, every alert delivered to an SQS subscriber,
-//! and the plain text an email subscriber gets. Then it runs the operator CLI, the real
-//! `peerwatch` binary, on the same tables as a user would (`status`, `history`, `report` with
-//! an SVG timeline), and checks what those commands answer.
+//! Lambda and of `peerwatch poll`) 13 times while peers of a small fleet break, flap,
+//! recover, vanish and are deleted, and then, on an edge route server with persist-routes and
+//! two firewalls, the default route fails over and back, a prefix is lost and restored, and
+//! every session drops so the routes are persisted until the live ones take over again. At
+//! the end it shows the recorded history (a `Query` of the `ByDay` index) of the peers and of
+//! the routes, the current `PeerState` with the FIB as recorded, every alert delivered to an
+//! SQS subscriber, and the plain text an email subscriber gets. Then it runs the operator
+//! CLI, the real `peerwatch` binary, on the same tables as a user would (`status`, `history`,
+//! `report` with an SVG timeline, `routes`, `history --prefix`), and checks what those
+//! commands answer.
 //!
 //! The simulator and the CLI are looked for next to this executable
 //! (`target/debug/route-server-sim` and `target/debug/peerwatch` beside
@@ -17,7 +21,7 @@
 //! the project venv's Python (`make venv`), or `PEERWATCH_PYTHON`. Exit status 0 means every
 //! poll and every command did what the narration says it should.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::error::Error;
 use std::io::IsTerminal;
 use std::io::Write;
@@ -248,17 +252,60 @@ struct Peer {
 enum Action {
     /// `POST /_sim/peers/{id}` with this patch; the text says what it does.
     Patch(String, Value, &'static str),
+    /// `POST /_sim/peers/{id}/routes`: what the peer advertises from now on.
+    Advertise(String, Value, &'static str),
+    /// `POST /_sim/clock`: the simulator's clock moves ahead this many seconds.
+    Clock(u64, &'static str),
     /// `POST /_sim/peers/{id}/vanish`.
     Vanish(String),
     /// EC2 `DeleteRouteServerPeer`, through the SDK.
     Delete(String),
 }
 
+/// What the narration promises of one poll.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Expect {
+    peers_seen: usize,
+    /// Peers' transitions recorded.
+    peers: usize,
+    /// Route servers', endpoints', routes' and advertisements' transitions recorded.
+    routing: usize,
+    sent: usize,
+}
+
+const fn expect(peers_seen: usize, peers: usize, routing: usize, sent: usize) -> Expect {
+    Expect {
+        peers_seen,
+        peers,
+        routing,
+        sent,
+    }
+}
+
+impl Expect {
+    fn of(s: &Summary) -> Expect {
+        expect(
+            s.peers_seen,
+            s.transitions_recorded,
+            s.routing_transitions_recorded,
+            s.notifications_sent,
+        )
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{} seen, {} + {} recorded, {} sent",
+            self.peers_seen, self.peers, self.routing, self.sent
+        )
+    }
+}
+
 struct Poll {
     title: &'static str,
+    /// A section heading printed before it.
+    opens: Option<&'static str>,
     actions: Vec<Action>,
-    /// What the narration promises: (peers seen, transitions recorded, notifications sent).
-    expect: (usize, usize, usize),
+    expect: Expect,
     outcome: &'static str,
 }
 
@@ -270,6 +317,172 @@ struct Cast {
     flapper: Peer,
     vanisher: Peer,
     deleted: Peer,
+}
+
+/// The edge route server's two prefixes: a default route through either firewall (fw-a's AS
+/// path is shorter, so it is preferred) and a site network behind fw-b alone.
+const DEFAULT_ROUTE: &str = "0.0.0.0/0";
+const SITE_PREFIX: &str = "192.168.50.0/24";
+const EDGE_NAME: &str = "edge-rs";
+const EDGE_VPC: &str = "vpc-0e1d9e5a0c0ffee01";
+const EDGE_TABLES: [&str; 2] = ["rtb-0e1d9e5a0c0ffee0a", "rtb-0e1d9e5a0c0ffee0b"];
+
+/// The route server the routing story happens on, set up through the EC2 API as a user would:
+/// persist-routes on (1 minute), one endpoint, two firewalls, two propagated route tables.
+struct Edge {
+    route_server: String,
+    endpoint: String,
+    /// Preferred for the default route.
+    fw_a: Peer,
+    /// The default route's backup, and the only peer advertising the site prefix.
+    fw_b: Peer,
+}
+
+impl Edge {
+    fn advertised_a() -> Value {
+        json!([{"prefix": DEFAULT_ROUTE, "asPaths": [65010]}])
+    }
+
+    fn advertised_b(with_site: bool) -> Value {
+        let mut routes = vec![json!({"prefix": DEFAULT_ROUTE, "asPaths": [65020, 65020]})];
+        if with_site {
+            routes.push(json!({"prefix": SITE_PREFIX, "asPaths": [65020]}));
+        }
+        Value::Array(routes)
+    }
+
+    /// `route#<rs-id>#<prefix>`: the key of a route's items in both tables.
+    fn key(&self, prefix: &str) -> String {
+        peerwatch_core::fabric::route_key(&self.route_server, prefix)
+    }
+}
+
+async fn build_edge(ui: &Ui, ec2: &aws_sdk_ec2::Client, sim: &Sim) -> Result<Edge> {
+    use aws_sdk_ec2::types::{
+        ResourceType, RouteServerBgpOptionsRequest, RouteServerPeerLivenessMode,
+        RouteServerPersistRoutesAction, Tag, TagSpecification,
+    };
+    let name = |resource: ResourceType, name: &str| {
+        TagSpecification::builder()
+            .resource_type(resource)
+            .tags(Tag::builder().key("Name").value(name).build())
+            .build()
+    };
+    let step = |call: &str, what: String| println!("    ec2  {call:<29} {what}");
+    let rs = ec2
+        .create_route_server()
+        .amazon_side_asn(65000)
+        .persist_routes(RouteServerPersistRoutesAction::Enable)
+        .persist_routes_duration(1)
+        .tag_specifications(name(ResourceType::RouteServer, EDGE_NAME))
+        .send()
+        .await
+        .map_err(sdk_err("EC2 CreateRouteServer"))?
+        .route_server
+        .and_then(|r| r.route_server_id)
+        .ok_or("CreateRouteServer returned no RouteServerId")?;
+    step(
+        "CreateRouteServer",
+        format!("{rs} ({EDGE_NAME}, AS65000, persist-routes enabled for 1 minute)"),
+    );
+    ec2.associate_route_server()
+        .route_server_id(&rs)
+        .vpc_id(EDGE_VPC)
+        .send()
+        .await
+        .map_err(sdk_err("EC2 AssociateRouteServer"))?;
+    step("AssociateRouteServer", EDGE_VPC.to_string());
+    let ep = ec2
+        .create_route_server_endpoint()
+        .route_server_id(&rs)
+        .subnet_id("subnet-0e1d9e5a0c0ffee01")
+        .tag_specifications(name(
+            ResourceType::RouteServerEndpoint,
+            &format!("{EDGE_NAME}-ep-0"),
+        ))
+        .send()
+        .await
+        .map_err(sdk_err("EC2 CreateRouteServerEndpoint"))?
+        .route_server_endpoint
+        .ok_or("CreateRouteServerEndpoint returned no endpoint")?;
+    let endpoint = ep.route_server_endpoint_id.clone().unwrap_or_default();
+    let eni_address = ep.eni_address.clone().unwrap_or_default();
+    step(
+        "CreateRouteServerEndpoint",
+        format!("{endpoint} (ENI address {eni_address})"),
+    );
+    for table in EDGE_TABLES {
+        ec2.enable_route_server_propagation()
+            .route_server_id(&rs)
+            .route_table_id(table)
+            .send()
+            .await
+            .map_err(sdk_err("EC2 EnableRouteServerPropagation"))?;
+    }
+    step("EnableRouteServerPropagation", EDGE_TABLES.join(", "));
+    // The firewalls sit beside the endpoint, in its subnet.
+    let subnet = eni_address
+        .rsplit_once('.')
+        .map_or("10.99.0", |(head, _)| head)
+        .to_string();
+    let mut peers = Vec::new();
+    for (fw, host, asn) in [("fw-a", 10, 65010), ("fw-b", 11, 65020)] {
+        let address = format!("{subnet}.{host}");
+        let id = ec2
+            .create_route_server_peer()
+            .route_server_endpoint_id(&endpoint)
+            .peer_address(&address)
+            .bgp_options(
+                RouteServerBgpOptionsRequest::builder()
+                    .peer_asn(asn)
+                    .peer_liveness_detection(RouteServerPeerLivenessMode::Bfd)
+                    .build(),
+            )
+            .tag_specifications(name(ResourceType::RouteServerPeer, fw))
+            .send()
+            .await
+            .map_err(sdk_err("EC2 CreateRouteServerPeer"))?
+            .route_server_peer
+            .and_then(|p| p.route_server_peer_id)
+            .ok_or("CreateRouteServerPeer returned no RouteServerPeerId")?;
+        step(
+            "CreateRouteServerPeer",
+            format!("{id} ({fw}, {address}, AS{asn}, BFD)"),
+        );
+        peers.push(Peer {
+            id,
+            name: fw.to_string(),
+            route_server: rs.clone(),
+            address,
+            asn,
+            liveness: "bfd".to_string(),
+        });
+    }
+    let [fw_a, fw_b]: [Peer; 2] = peers
+        .try_into()
+        .map_err(|_| "expected two firewall peers")?;
+    let edge = Edge {
+        route_server: rs,
+        endpoint,
+        fw_a,
+        fw_b,
+    };
+    // Everything is `pending` for the simulator's 0.3 s, then `available`.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // A new peer's sessions are down until the firewall connects: the simulator stands in for
+    // the firewalls, bringing their sessions up and advertising their routes.
+    sim.patch_many(&[
+        (&edge.fw_a.id, json!({"bgpStatus": "up", "bfdStatus": "up"})),
+        (&edge.fw_b.id, json!({"bgpStatus": "up", "bfdStatus": "up"})),
+    ])?;
+    sim.advertise(&edge.fw_a.id, &Edge::advertised_a())?;
+    sim.advertise(&edge.fw_b.id, &Edge::advertised_b(true))?;
+    println!(
+        "    sim  {:<29} {}",
+        "BGP and BFD up, routes",
+        ui.dim("(the simulator stands in for the firewalls)")
+    );
+    Ok(edge)
 }
 
 async fn demo(
@@ -380,8 +593,12 @@ async fn demo(
     );
 
     // --- 3. Fleet and polls ------------------------------------------------------------
-    ui.heading("3. A fleet of 2 route servers x 4 peers, polled six times");
+    ui.heading(
+        "3. A fleet of 2 route servers x 4 peers and an edge route server with two firewalls, polled 13 times",
+    );
     let fleet = sim.fleet(2, 4)?;
+    println!("  The edge route server, set up through the EC2 API as in an account:");
+    let edge = build_edge(ui, &ec2, &sim).await?;
     let peers = sim.peers()?;
     let by_id: HashMap<String, Peer> = peers.iter().map(|p| (p.id.clone(), p.clone())).collect();
     let ordered: Vec<&Peer> = fleet.iter().filter_map(|id| by_id.get(id)).collect();
@@ -434,8 +651,17 @@ async fn demo(
             cast.deleted.id.as_str(),
             "deleted with DeleteRouteServerPeer (poll 5)",
         ),
+        (
+            edge.fw_a.id.as_str(),
+            "0.0.0.0/0, AS path 65010 (preferred); BGP down (polls 6, 10), up (7, 11)",
+        ),
+        (
+            edge.fw_b.id.as_str(),
+            "0.0.0.0/0, AS path 65020 65020 (backup), and 192.168.50.0/24 alone; withdraws it (8), again (9); BGP down (10), up (11)",
+        ),
     ]
     .into();
+    println!();
     let route_servers: BTreeSet<(String, String)> = ordered
         .iter()
         .map(|p| {
@@ -447,10 +673,21 @@ async fn demo(
         })
         .collect();
     for (name, id) in &route_servers {
-        println!("  route server {id}  ({name})");
+        println!("  route server {id}  ({name}: no routes)");
     }
+    println!(
+        "  route server {}  ({EDGE_NAME}: endpoint {}, propagates to {})",
+        edge.route_server,
+        edge.endpoint,
+        EDGE_TABLES.join(" and ")
+    );
     println!();
-    let rows: Vec<Vec<Cell>> = ordered
+    let all_peers: Vec<&Peer> = ordered
+        .iter()
+        .copied()
+        .chain([&edge.fw_a, &edge.fw_b])
+        .collect();
+    let rows: Vec<Vec<Cell>> = all_peers
         .iter()
         .map(|p| {
             vec![
@@ -476,16 +713,20 @@ async fn demo(
         &rows,
     );
 
-    let n = ordered.len();
+    let n = all_peers.len();
+    let (fw_a, fw_b) = (&edge.fw_a.id, &edge.fw_b.id);
     let polls = [
         Poll {
-            title: "first poll: every peer is new",
+            title: "first poll: everything is new",
+            opens: None,
             actions: vec![],
-            expect: (n, n, 0),
-            outcome: "8 peers discovered (info): recorded, nothing to alert",
+            // 3 route servers (with what each peer advertises), 5 endpoints, 2 routes.
+            expect: expect(n, n, 10, 0),
+            outcome: "10 peers, 3 route servers (each with what its peers advertise), 5 endpoints and 2 routes discovered (info): recorded, nothing to alert",
         },
         Poll {
             title: "a BGP session drops, a peer fails, a keep-alive peer loses BFD",
+            opens: None,
             actions: vec![
                 Action::Patch(
                     cast.bgp_down.id.clone(),
@@ -503,11 +744,12 @@ async fn demo(
                     "BFD up -> down (liveness bgp-keepalive)",
                 ),
             ],
-            expect: (n, 3, 2),
+            expect: expect(n, 3, 0, 2),
             outcome: "2 critical alerts (bgp.down, peer.failed); the keep-alive peer's BFD is recorded, not alerted",
         },
         Poll {
             title: "the BGP session comes back; another peer starts to flap",
+            opens: None,
             actions: vec![
                 Action::Patch(
                     cast.bgp_down.id.clone(),
@@ -520,11 +762,12 @@ async fn demo(
                     "BGP up -> down",
                 ),
             ],
-            expect: (n, 2, 2),
+            expect: expect(n, 2, 0, 2),
             outcome: "1 recovery (bgp.up, in the alert's thread) and 1 critical alert (bgp.down)",
         },
         Poll {
             title: "the flapping peer is back, the failed peer recovers, BFD returns",
+            opens: None,
             actions: vec![
                 Action::Patch(
                     cast.flapper.id.clone(),
@@ -542,30 +785,121 @@ async fn demo(
                     "BFD down -> up",
                 ),
             ],
-            expect: (n, 3, 2),
+            expect: expect(n, 3, 0, 2),
             outcome: "2 recoveries (bgp.up, peer.recovered); the BFD change is recorded only",
         },
         Poll {
             title: "one peer vanishes, another is deleted through the EC2 API",
+            opens: None,
             actions: vec![
                 Action::Vanish(cast.vanisher.id.clone()),
                 Action::Delete(cast.deleted.id.clone()),
             ],
-            expect: (n - 1, 2, 1),
-            outcome: "1 warning (peer.vanished); the orderly deletion is recorded as info",
+            // The vanished peer leaves fleet-rs-1's count of what its peers advertise.
+            expect: expect(n - 1, 2, 1, 1),
+            outcome: "1 warning (peer.vanished); the orderly deletion is recorded as info, and so is the vanished peer leaving fleet-rs-1's item",
+        },
+        Poll {
+            title: "the preferred firewall's BGP session drops",
+            opens: Some(
+                "3b. Where traffic goes: the edge route server's FIB fails over, loses a prefix, persists its routes",
+            ),
+            actions: vec![Action::Patch(
+                fw_a.clone(),
+                json!({"bgpStatus": "down"}),
+                "BGP up -> down: its 0.0.0.0/0 is withdrawn, fw-b's is best",
+            )],
+            expect: expect(n - 1, 1, 1, 2),
+            outcome: "1 critical alert (bgp.down) and 1 warning (route.failover: 0.0.0.0/0 from fw-a to fw-b)",
+        },
+        Poll {
+            title: "it comes back: the default route fails back",
+            opens: None,
+            actions: vec![Action::Patch(
+                fw_a.clone(),
+                json!({"bgpStatus": "up"}),
+                "BGP down -> up: its shorter AS path is best again",
+            )],
+            expect: expect(n - 1, 1, 1, 2),
+            outcome: "1 recovery (bgp.up) and 1 warning (route.failover: 0.0.0.0/0 from fw-b back to fw-a)",
+        },
+        Poll {
+            title: "the backup firewall stops advertising its site",
+            opens: None,
+            actions: vec![Action::Advertise(
+                fw_b.clone(),
+                Edge::advertised_b(false),
+                "advertises 0.0.0.0/0 only: 192.168.50.0/24 is withdrawn, and no one else has it",
+            )],
+            expect: expect(n - 1, 0, 2, 1),
+            outcome: "1 critical alert (route.lost: 192.168.50.0/24 has no route in the FIB); fw-b's advertisement 2 -> 1 routes is recorded (info)",
+        },
+        Poll {
+            title: "the site is advertised again",
+            opens: None,
+            actions: vec![Action::Advertise(
+                fw_b.clone(),
+                Edge::advertised_b(true),
+                "advertises 0.0.0.0/0 and 192.168.50.0/24 again",
+            )],
+            expect: expect(n - 1, 0, 2, 1),
+            outcome: "1 recovery (route.restored, in the alert's thread); the advertisement 1 -> 2 is recorded (info)",
+        },
+        Poll {
+            title: "both firewalls drop, one after the other: the route server persists its routes",
+            opens: None,
+            actions: vec![
+                Action::Patch(
+                    fw_a.clone(),
+                    json!({"bgpStatus": "down"}),
+                    "BGP up -> down: 0.0.0.0/0 fails over to fw-b",
+                ),
+                Action::Patch(
+                    fw_b.clone(),
+                    json!({"bgpStatus": "down"}),
+                    "BGP up -> down: no session left; persist-routes keeps the FIB as it is",
+                ),
+            ],
+            expect: expect(n - 1, 2, 2, 4),
+            outcome: "3 critical alerts (bgp.down twice, routes.persisted: the VPC forwards on kept routes) and 1 warning (route.failover to fw-b)",
+        },
+        Poll {
+            title: "both sessions are back, the routes still persisted",
+            opens: None,
+            actions: vec![
+                Action::Patch(fw_a.clone(), json!({"bgpStatus": "up"}), "BGP down -> up"),
+                Action::Patch(fw_b.clone(), json!({"bgpStatus": "up"}), "BGP down -> up"),
+            ],
+            expect: expect(n - 1, 2, 0, 2),
+            outcome: "2 recoveries (bgp.up); the kept routes stay for the persist duration, so the FIB does not move",
+        },
+        Poll {
+            title: "the persist duration has passed: the live routes take over",
+            opens: None,
+            actions: vec![Action::Clock(
+                61,
+                "the simulator's clock moves 61 s ahead, past the 1-minute persist duration",
+            )],
+            expect: expect(n - 1, 0, 2, 2),
+            outcome: "1 recovery (routes.unpersisted, closing the persisted alert) and 1 warning (route.failover: 0.0.0.0/0 back to fw-a)",
         },
         Poll {
             title: "nothing changes",
+            opens: None,
             actions: vec![],
-            expect: (n - 1, 0, 0),
-            outcome: "a steady-state poll writes nothing and sends nothing",
+            expect: expect(n - 1, 0, 0, 0),
+            outcome: "a steady-state poll writes nothing and sends nothing, routing databases included",
         },
     ];
 
+    let ddb = poller.store().client();
     let first_day = Timestamp::now().day();
     for (i, poll) in polls.iter().enumerate() {
         if i > 0 {
             tokio::time::sleep(POLL_GAP).await;
+        }
+        if let Some(heading) = poll.opens {
+            ui.heading(heading);
         }
         println!();
         println!(
@@ -577,13 +911,21 @@ async fn demo(
             let (how, id, what) = match action {
                 Action::Patch(id, patch, what) => {
                     sim.patch(id, patch)?;
-                    ("sim", id, *what)
+                    ("sim", id.as_str(), *what)
+                }
+                Action::Advertise(id, routes, what) => {
+                    sim.advertise(id, routes)?;
+                    ("sim", id.as_str(), *what)
+                }
+                Action::Clock(seconds, what) => {
+                    sim.advance_clock(*seconds)?;
+                    ("sim", "", *what)
                 }
                 Action::Vanish(id) => {
                     sim.vanish(id)?;
                     (
                         "sim",
-                        id,
+                        id.as_str(),
                         "vanishes from every listing, without deleting/deleted",
                     )
                 }
@@ -595,52 +937,78 @@ async fn demo(
                         .map_err(sdk_err("EC2 DeleteRouteServerPeer"))?;
                     (
                         "ec2",
-                        id,
+                        id.as_str(),
                         "DeleteRouteServerPeer (deleting, then deleted 0.3 s later)",
                     )
                 }
             };
-            let name = by_id.get(id).map_or("", |p| p.name.as_str());
-            println!("    {how}  {id} {:<17}  {what}", format!("({name})"));
+            if id.is_empty() {
+                println!("    {how}  {what}");
+            } else {
+                let name = by_id.get(id).map_or("", |p| p.name.as_str());
+                println!("    {how}  {id} {:<19}  {what}", format!("({name})"));
+            }
         }
-        if !poll.actions.is_empty() && i + 1 < polls.len() {
+        if poll.actions.iter().any(|a| matches!(a, Action::Delete(_))) {
             // Let the simulator's 0.3 s lifecycle steps (deleting -> deleted) settle.
             tokio::time::sleep(Duration::from_millis(400)).await;
         }
         let summary = poller.run(RunOptions::default()).await?;
-        let got = (
-            summary.peers_seen,
-            summary.transitions_recorded,
-            summary.notifications_sent,
-        );
+        let got = Expect::of(&summary);
         let verdict = if got == poll.expect {
             ui.green("as expected")
         } else {
-            let (s, r, n) = poll.expect;
             problems.push(format!(
-                "poll {}: saw {}, expected {s} peers seen, {r} recorded, {n} sent",
+                "poll {}: saw {} (peers seen, peer + routing transitions recorded, notifications sent), expected {}",
                 i + 1,
-                summary_line(&summary)
+                got.text(),
+                poll.expect.text()
             ));
-            ui.red(&format!("EXPECTED {s} seen, {r} recorded, {n} sent"))
+            ui.red(&format!("EXPECTED {}", poll.expect.text()))
         };
         println!("    -> {}  [{verdict}]", summary_line(&summary));
         println!("       {}", ui.dim(poll.outcome));
+        // The edge route server's FIB after the first poll and each of its own.
+        if i == 0 || (5..polls.len() - 1).contains(&i) {
+            let states = scan_states(ddb, STATE_TABLE).await?;
+            println!(
+                "       {}",
+                ui.dim(&format!(
+                    "{EDGE_NAME}'s FIB as recorded: {}",
+                    fib_line(&states, &edge, &by_id)
+                ))
+            );
+        }
     }
 
-    // --- 4a. History and state ---------------------------------------------------------
+    // Names for ids, so the routing tables read as the story does.
+    let mut names: HashMap<String, String> = all_peers
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    names.extend(
+        route_servers
+            .iter()
+            .map(|(name, id)| (id.clone(), name.clone())),
+    );
+    names.insert(edge.route_server.clone(), EDGE_NAME.to_string());
+    names.insert(edge.endpoint.clone(), format!("{EDGE_NAME}-ep-0"));
+
+    // --- 4a. History -------------------------------------------------------------------
     let last_day = Timestamp::now().day();
     let mut days = vec![first_day];
     if last_day != days[0] {
         days.push(last_day);
     }
-    let ddb = poller.store().client();
-    let mut history = Vec::new();
+    let mut recorded = Vec::new();
     for day in &days {
-        history.extend(transitions_of_day(ddb, TRANSITIONS_TABLE, day).await?);
+        recorded.extend(transitions_of_day(ddb, TRANSITIONS_TABLE, day).await?);
     }
+    let (history, routing_history): (Vec<Item>, Vec<Item>) = recorded
+        .into_iter()
+        .partition(|i| s(i, "RouteServerPeerId").starts_with("rsp-"));
     ui.heading(&format!(
-        "4a. What was recorded: {TRANSITIONS_TABLE}, Query of index {INDEX_BY_DAY} for Day = {} (oldest first)",
+        "4a. What was recorded of the peers: {TRANSITIONS_TABLE}, Query of index {INDEX_BY_DAY} for Day = {} (oldest first)",
         days.join(", ")
     ));
     let rows: Vec<Vec<Cell>> = history.iter().map(history_row).collect();
@@ -658,10 +1026,10 @@ async fn demo(
         ],
         &rows,
     );
-    let expected_total: usize = polls.iter().map(|p| p.expect.1).sum();
+    let expected_total: usize = polls.iter().map(|p| p.expect.peers).sum();
     if history.len() != expected_total {
         problems.push(format!(
-            "{} transitions in the history, expected {expected_total}",
+            "{} peer transitions in the history, expected {expected_total}",
             history.len()
         ));
     }
@@ -673,13 +1041,88 @@ async fn demo(
         ))
     );
 
+    // --- 4b. The routing history -------------------------------------------------------
+    ui.heading(
+        "4b. What was recorded of where traffic goes: the same Query, its route-server, endpoint, route and advertisement items",
+    );
+    // The route servers without routes only matter for their discovery: summed up, not listed.
+    let (edge_history, other_history): (Vec<&Item>, Vec<&Item>) = routing_history
+        .iter()
+        .partition(|i| s(i, "RouteServerId") == edge.route_server);
+    let mut other_events: BTreeMap<String, usize> = BTreeMap::new();
+    for item in other_history
+        .iter()
+        .filter(|i| s(i, "Kind") == "discovered")
+    {
+        *other_events.entry(s(item, "Event")).or_default() += 1;
+    }
+    let other_events: Vec<String> = other_events
+        .iter()
+        .map(|(event, n)| format!("{n} {event}"))
+        .collect();
+    println!(
+        "  {}",
+        ui.dim(&format!(
+            "{} (no routes): {} at the first poll, not listed. {EDGE_NAME} ({}) and the rest, oldest first:",
+            route_servers
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            other_events.join(", "),
+            edge.route_server
+        ))
+    );
+    let rows: Vec<Vec<Cell>> = routing_history
+        .iter()
+        .filter(|i| s(i, "RouteServerId") == edge.route_server || s(i, "Kind") != "discovered")
+        .map(|item| routing_history_row(item, &names))
+        .collect();
+    print_table(
+        ui,
+        &[
+            "TIME (UTC)",
+            "ITEM",
+            "KIND",
+            "SEVERITY",
+            "EVENT",
+            "NOTIFICATION",
+            "PREV FOR",
+            "WHAT",
+        ],
+        &rows,
+    );
+    let expected_routing: usize = polls.iter().map(|p| p.expect.routing).sum();
+    if routing_history.len() != expected_routing {
+        problems.push(format!(
+            "{} routing transitions in the history, expected {expected_routing}",
+            routing_history.len()
+        ));
+    }
+    let default_events: Vec<String> = edge_history
+        .iter()
+        .filter(|i| s(i, "RouteServerPeerId") == edge.key(DEFAULT_ROUTE))
+        .map(|i| s(i, "Event"))
+        .collect();
+    println!(
+        "  {}",
+        ui.dim(&format!(
+            "{} transitions. The route {DEFAULT_ROUTE} (key {}): {}",
+            routing_history.len(),
+            edge.key(DEFAULT_ROUTE),
+            default_events.join(", ")
+        ))
+    );
+
+    // --- 4c. Current state -------------------------------------------------------------
     let mut states = scan_states(ddb, STATE_TABLE).await?;
     states.sort_by_key(tag_name);
     ui.heading(&format!(
-        "4b. Current state: {STATE_TABLE} (a Scan: one small item per peer)"
+        "4c. Current state: {STATE_TABLE} (a Scan: one small item per peer, route server, endpoint and route)"
     ));
     let rows: Vec<Vec<Cell>> = states
         .iter()
+        .filter(|item| s(item, "RouteServerPeerId").starts_with("rsp-"))
         .map(|item| {
             let health = s(item, "Health");
             let present = matches!(item.get("Present"), Some(AttributeValue::Bool(true)));
@@ -692,11 +1135,7 @@ async fn demo(
                 Cell::plain(s(item, "PeerLivenessDetection")),
                 Cell::health(health),
                 Cell::plain(if present { "yes" } else { "NO" }),
-                Cell::plain(
-                    item.get("Version")
-                        .and_then(|v| v.as_n().ok())
-                        .map_or("", |v| v),
-                ),
+                Cell::plain(num(item, "Version")),
                 Cell::plain(time_of(&s(item, "LastChangedAt"))),
                 Cell::plain(s(item, "FailureReason")),
             ]
@@ -719,11 +1158,114 @@ async fn demo(
         ],
         &rows,
     );
+    println!();
+    let rows: Vec<Vec<Cell>> = states
+        .iter()
+        .filter(|item| {
+            s(item, "ItemType") == "route" && s(item, "RouteServerId") == edge.route_server
+        })
+        .map(|item| {
+            let via = s(item, "NextHopPeerId");
+            let tables: Vec<String> = item
+                .get("RouteTables")
+                .and_then(|v| v.as_l().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_m().ok())
+                .map(|m| format!("{} {}", s(m, "RouteTableId"), s(m, "Status")))
+                .collect();
+            vec![
+                Cell::plain(s(item, "Prefix")),
+                Cell::health(s(item, "Health")),
+                Cell::plain(format!("{} {via}", names.get(&via).map_or("", |n| n))),
+                Cell::plain(s(item, "NextHopIp")),
+                Cell::plain(strings(item, "AsPaths").join(" ")),
+                Cell::plain(tables.join(", ")),
+                Cell::plain(num(item, "Version")),
+                Cell::plain(time_of(&s(item, "LastChangedAt"))),
+            ]
+        })
+        .collect();
+    println!(
+        "  {}",
+        ui.bold(&format!(
+            "{EDGE_NAME}'s FIB as recorded (items route#{}#<prefix>):",
+            edge.route_server
+        ))
+    );
+    print_table(
+        ui,
+        &[
+            "PREFIX",
+            "HEALTH",
+            "VIA",
+            "NEXT HOP",
+            "AS PATH",
+            "ROUTE TABLES",
+            "VERSION",
+            "LAST CHANGED",
+        ],
+        &rows,
+    );
+    let find = |key: &str| {
+        states
+            .iter()
+            .find(|i| s(i, "RouteServerPeerId") == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let rs_item = find(&edge.route_server);
+    let persisted = matches!(
+        rs_item.get("AreRoutesPersisted"),
+        Some(AttributeValue::Bool(true))
+    );
+    println!(
+        "  {}",
+        ui.dim(&format!(
+            "route server item {}: {}, persist-routes {} ({} min), routes persisted: {}, health {}, version {}",
+            edge.route_server,
+            s(&rs_item, "State"),
+            s(&rs_item, "PersistRoutesState"),
+            num(&rs_item, "PersistRoutesDuration"),
+            if persisted { "yes" } else { "no" },
+            s(&rs_item, "Health"),
+            num(&rs_item, "Version"),
+        ))
+    );
+    // What each firewall advertises: on the route server's item, or on an item of the peer's
+    // own (`routes#<peer>`) where the store keeps one.
+    let counts = rs_item.get("AdvertisedRoutes").and_then(|v| v.as_m().ok());
+    let advertised: Vec<String> = [&edge.fw_a, &edge.fw_b]
+        .iter()
+        .map(|p| {
+            let own = find(&peerwatch_core::fabric::peer_routes_key(&p.id));
+            let n = counts
+                .and_then(|m| m.get(&p.id))
+                .and_then(|v| v.as_n().ok())
+                .cloned()
+                .unwrap_or_else(|| num(&own, "AdvertisedRoutes"));
+            format!("{} advertises {n}", p.name)
+        })
+        .collect();
+    println!(
+        "  {}",
+        ui.dim(&format!("advertised routes: {}", advertised.join(", ")))
+    );
+    let fib = fib_line(&states, &edge, &by_id);
+    let want = format!(
+        "{DEFAULT_ROUTE} via fw-a ({}), {SITE_PREFIX} via fw-b ({}); routes persisted: no",
+        edge.fw_a.address, edge.fw_b.address
+    );
+    if fib != want {
+        problems.push(format!(
+            "{EDGE_NAME}'s FIB as recorded is \"{fib}\", expected \"{want}\""
+        ));
+    }
 
-    // --- 4b. Deliveries ----------------------------------------------------------------
+    // --- 4d. Deliveries ----------------------------------------------------------------
     let deliveries = drain(&sqs, &queue_url).await?;
     ui.heading(&format!(
-        "4c. Alerts delivered to the SQS subscriber ({} messages, event JSON v1)",
+        "4d. Alerts delivered to the SQS subscriber ({} messages, event JSON v1)",
         deliveries.len()
     ));
     let mut alerts: Vec<(Value, Value)> = deliveries
@@ -740,10 +1282,8 @@ async fn demo(
         let key = |e: &Value| {
             (
                 e["observedAt"].as_str().unwrap_or_default().to_string(),
-                e["routeServerPeerId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                e["subject"].is_string(),
+                event_subject(e, &names),
             )
         };
         key(&a.1).cmp(&key(&b.1))
@@ -756,8 +1296,12 @@ async fn demo(
                 Cell::plain(time_of(e["observedAt"].as_str().unwrap_or_default())),
                 Cell::severity(severity),
                 Cell::plain(e["event"].as_str().unwrap_or_default()),
-                Cell::plain(e["routeServerPeerId"].as_str().unwrap_or_default()),
-                Cell::plain(event_changes(e)),
+                Cell::plain(event_subject(e, &names)),
+                Cell::plain(if e["subject"].is_string() {
+                    fabric_event_changes(e, &names)
+                } else {
+                    event_changes(e)
+                }),
             ]
         })
         .collect();
@@ -772,7 +1316,7 @@ async fn demo(
         .collect();
     print_table_with_notes(
         ui,
-        &["OBSERVED", "SEVERITY", "EVENT", "PEER", "CHANGES"],
+        &["OBSERVED", "SEVERITY", "EVENT", "SUBJECT", "CHANGES"],
         &rows,
         &subjects,
     );
@@ -788,29 +1332,33 @@ async fn demo(
             attribute_names.into_iter().collect::<Vec<_>>().join(", ")
         ))
     );
-    let expected_sent: usize = polls.iter().map(|p| p.expect.2).sum();
+    let expected_sent: usize = polls.iter().map(|p| p.expect.sent).sum();
     if alerts.len() != expected_sent {
         problems.push(format!(
             "{} messages on the SQS queue, expected {expected_sent}",
             alerts.len()
         ));
     }
-    if let Some((_, e)) = alerts
-        .iter()
-        .find(|(_, e)| e["event"] == "peer.failed")
-        .or_else(|| alerts.first())
-    {
-        println!();
-        println!(
-            "  One event JSON in full (what `sqs`, `lambda` and `email-json` subscribers get):"
-        );
-        let pretty = serde_json::to_string_pretty(e)?;
-        for line in pretty.lines() {
-            println!("    {line}");
+    for (wanted, what) in [("peer.failed", "A peer's"), ("route.failover", "A route's")] {
+        match alerts.iter().find(|(_, e)| e["event"] == wanted) {
+            Some((_, e)) => {
+                println!();
+                println!(
+                    "  {}",
+                    ui.bold(&format!(
+                        "{what} event JSON in full, {wanted}: what `sqs`, `lambda` and `email-json` subscribers get"
+                    ))
+                );
+                let pretty = serde_json::to_string_pretty(e)?;
+                for line in pretty.lines() {
+                    println!("    {line}");
+                }
+            }
+            None => problems.push(format!("no {wanted} event on the SQS queue")),
         }
     }
 
-    // The plain text of one alert and its recovery, as the HTTP subscriber received it.
+    // The plain text of alerts and a recovery, as the HTTP subscriber received them.
     let texts = inbox.messages();
     if texts.len() != expected_sent {
         problems.push(format!(
@@ -819,16 +1367,20 @@ async fn demo(
         ));
     }
     ui.heading(
-        "4d. The email / SMS text (keys `email` and `default`) of one alert and its recovery",
+        "4e. The email / SMS text (keys `email` and `default`) of a peer's alert, its recovery, and a failover",
     );
     println!(
         "  {}",
         ui.dim("Received by the HTTP subscriber, which SNS gives the `default` key; chat (Slack, Teams via Amazon Q Developer) gets the `https` key.")
     );
-    for label in ["[CRITICAL]", "[RECOVERY]"] {
+    for (label, about) in [
+        ("[CRITICAL]", cast.failed.id.as_str()),
+        ("[RECOVERY]", cast.failed.id.as_str()),
+        ("[WARNING]", DEFAULT_ROUTE),
+    ] {
         let found = texts.iter().find(|m| {
             let subject = m["Subject"].as_str().unwrap_or_default();
-            subject.starts_with(label) && subject.contains(&cast.failed.id)
+            subject.starts_with(label) && subject.contains(about)
         });
         match found {
             Some(m) => {
@@ -843,15 +1395,22 @@ async fn demo(
                 }
             }
             None => problems.push(format!(
-                "no {label} message for {} at the HTTP subscriber",
-                cast.failed.id
+                "no {label} message about {about} at the HTTP subscriber"
             )),
         }
     }
 
-    // --- 4e. The operator CLI ------------------------------------------------------------
-    ui.heading("4e. The same tables through the operator CLI, `peerwatch`, as a user runs it");
-    problems.extend(cli_section(ui, cli, run_start, &fleet, &cast, &history));
+    // --- 4f. The operator CLI ------------------------------------------------------------
+    ui.heading("4f. The same tables through the operator CLI, `peerwatch`, as a user runs it");
+    let all_ids: Vec<String> = all_peers.iter().map(|p| p.id.clone()).collect();
+    let recorded = Recorded {
+        peers: &history,
+        routing: &routing_history,
+        edge: &edge_history,
+    };
+    problems.extend(cli_section(
+        ui, cli, run_start, &all_ids, &cast, &edge, &recorded,
+    ));
 
     // --- 5. Real AWS -------------------------------------------------------------------
     let day = days.last().cloned().unwrap_or_default();
@@ -876,9 +1435,19 @@ async fn demo(
         &format!("peerwatch history --peer {peer} --since 7d"),
         "peerwatch report --since 30d --svg timeline.svg",
         "",
+        "# Where traffic goes: each route server's FIB as recorded, and one prefix's failovers",
+        "peerwatch routes",
+        "peerwatch history --prefix 0.0.0.0/0 --since 7d",
+        "",
         "# The same with the AWS CLI: what EC2 says now ...",
         "aws ec2 describe-route-server-peers \\",
         "  --query 'RouteServerPeers[].[RouteServerPeerId,State,BgpStatus.Status,BfdStatus.Status,FailureReason]' --output table",
+        "# ... and what a route server's FIB holds now ...",
+        &format!(
+            "aws ec2 get-route-server-routing-database --route-server-id {} \\",
+            edge.route_server
+        ),
+        "  --query 'Routes[?RouteStatus==`in-fib`].[Prefix,RouteServerPeerId,NextHopIp]' --output table",
         "# ... what is down now (the state table is small) ...",
         "aws dynamodb scan --table-name peerwatch-PeerState --filter-expression 'Health = :h' \\",
         "  --expression-attribute-values '{\":h\":{\"S\":\"down\"}}'",
@@ -918,14 +1487,26 @@ async fn demo(
 /// Section 4e: `status`, `history` and `report` through the real binary, each shown as a user
 /// sees it (its table, on this process's stdout) and checked through its `--output json`.
 /// Answers what differed from the expected figures.
+/// What sections 4a and 4b read from the history, for checking the CLI's answers.
+struct Recorded<'a> {
+    /// The peers' items, oldest first.
+    peers: &'a [Item],
+    /// Every other item, oldest first.
+    routing: &'a [Item],
+    /// The edge route server's among those.
+    edge: &'a [&'a Item],
+}
+
 fn cli_section(
     ui: &Ui,
     cli: &PeerwatchCli,
     run_start: Timestamp,
     fleet: &[String],
     cast: &Cast,
-    history: &[Item],
+    edge: &Edge,
+    recorded: &Recorded,
 ) -> Vec<String> {
+    let history = recorded.peers;
     let mut problems = Vec::new();
     println!(
         "  `peerwatch` is {}, started with none of this demo's environment but the shell's",
@@ -992,29 +1573,48 @@ fn cli_section(
     }
     cli.verdict(ui, verdict, &mut problems);
 
-    // history --peer: the failed peer's own transitions, newest first.
+    // history --peer: the failed peer's own transitions, and any routing item that names it
+    // (`PeerIds`), newest first; the order within one poll is the CLI's own.
     let peer = cast.failed.id.as_str();
-    let events: Vec<String> = history
-        .iter()
-        .rev()
-        .filter(|i| s(i, "RouteServerPeerId") == peer)
-        .map(|i| s(i, "Event"))
-        .collect();
+    let newest_first = |mut rows: Vec<(String, String)>| {
+        rows.sort_by(|a, b| b.cmp(a));
+        rows
+    };
+    let expected = newest_first(
+        history
+            .iter()
+            .chain(recorded.routing)
+            .filter(|i| {
+                s(i, "RouteServerPeerId") == peer || strings(i, "PeerIds").iter().any(|p| p == peer)
+            })
+            .map(|i| (s(i, "ObservedAt"), s(i, "Event")))
+            .collect(),
+    );
     let args = ["history", "--peer", peer];
     let mut verdict = cli.show(ui, &args);
     if verdict.is_ok() {
         verdict = cli.json(&args).and_then(|doc| {
-            let got: Vec<String> = doc["transitions"]
+            let rows: Vec<&Value> = doc["transitions"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|t| t["event"].as_str().unwrap_or_default().to_string())
                 .collect();
-            if got == events && doc["scope"]["id"] == peer {
-                Ok(format!("{} transitions: {}", got.len(), got.join(", ")))
+            let text = |t: &Value, k: &str| t[k].as_str().unwrap_or_default().to_string();
+            let events: Vec<String> = rows.iter().map(|t| text(t, "event")).collect();
+            let got = newest_first(
+                rows.iter()
+                    .map(|t| (text(t, "observedAt"), text(t, "event")))
+                    .collect(),
+            );
+            if got == expected && doc["scope"]["id"] == peer {
+                Ok(format!(
+                    "{} transitions: {}",
+                    events.len(),
+                    events.join(", ")
+                ))
             } else {
                 Err(format!(
-                    "`peerwatch history --peer {peer}` gave events {got:?}, expected {events:?}"
+                    "`peerwatch history --peer {peer}` gave {got:?}, expected {expected:?}"
                 ))
             }
         });
@@ -1054,8 +1654,25 @@ fn cli_section(
                         failed["outageCount"], failed["recoveredCount"], failed["openOutage"]
                     ));
                 }
+                // The edge route server's failovers: every move of its default route (4b).
+                let moves = recorded
+                    .edge
+                    .iter()
+                    .filter(|i| s(i, "Event") == "route.failover")
+                    .count();
+                let failovers = doc["routeServers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r["routeServerId"] == edge.route_server.as_str())
+                    .map_or(Value::Null, |r| r["routeFailovers"].clone());
+                if failovers != moves {
+                    return Err(format!(
+                        "`peerwatch report`: {EDGE_NAME} had {failovers} route failovers, expected {moves}"
+                    ));
+                }
                 Ok(format!(
-                    "{} peers; {peer}: 1 outage, recovered in {}",
+                    "{} peers; {peer}: 1 outage, recovered in {}; {EDGE_NAME}: {moves} route failovers",
                     ids.len(),
                     failed["meanTimeToRecoverSeconds"]
                         .as_f64()
@@ -1083,7 +1700,123 @@ fn cli_section(
         "  The timeline picture is at {}; open it in a browser (hover a segment for its times).",
         ui.bold(&cli.svg.display().to_string())
     );
+    routes_commands(ui, cli, edge, recorded.edge, &mut problems);
     problems
+}
+
+/// `routes` and `history --prefix` for the edge route server, each checked against what
+/// sections 4b and 4c read from the tables. A build without the `routes` command says so:
+/// those sections showed the same items.
+fn routes_commands(
+    ui: &Ui,
+    cli: &PeerwatchCli,
+    edge: &Edge,
+    edge_history: &[&Item],
+    problems: &mut Vec<String>,
+) {
+    let has_routes = tokio::task::block_in_place(|| {
+        cli.command(&["routes", "--help"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+    })
+    .is_ok_and(|status| status.success());
+    if !has_routes {
+        println!();
+        println!(
+            "  {}",
+            ui.dim("(this build of `peerwatch` has no `routes` command: the FIB as recorded is in 4c, its history in 4b)")
+        );
+        return;
+    }
+
+    // routes: the FIB as the poller last recorded it.
+    let args = ["routes", "--route-server", edge.route_server.as_str()];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli.json(&args).and_then(|doc| {
+            let server = doc["routeServers"]
+                .as_array()
+                .and_then(|list| {
+                    list.iter()
+                        .find(|r| r["routeServerId"] == edge.route_server.as_str())
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            let got: Vec<(String, String, String)> = server["routes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    let text = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+                    (
+                        text("prefix"),
+                        text("routeServerPeerId"),
+                        text("routeStatus"),
+                    )
+                })
+                .collect();
+            let want = vec![
+                (
+                    DEFAULT_ROUTE.to_string(),
+                    edge.fw_a.id.clone(),
+                    "in-fib".to_string(),
+                ),
+                (
+                    SITE_PREFIX.to_string(),
+                    edge.fw_b.id.clone(),
+                    "in-fib".to_string(),
+                ),
+            ];
+            if got == want && server["areRoutesPersisted"] == false {
+                Ok(format!(
+                    "{DEFAULT_ROUTE} via fw-a and {SITE_PREFIX} via fw-b, in the FIB; routes not persisted"
+                ))
+            } else {
+                Err(format!(
+                    "`peerwatch routes` showed {got:?} (persisted {}), expected {want:?} and not persisted",
+                    server["areRoutesPersisted"]
+                ))
+            }
+        });
+    }
+    cli.verdict(ui, verdict, problems);
+
+    // history --prefix: the default route's items, newest first.
+    let key = edge.key(DEFAULT_ROUTE);
+    let events: Vec<String> = edge_history
+        .iter()
+        .rev()
+        .filter(|i| s(i, "RouteServerPeerId") == key)
+        .map(|i| s(i, "Event"))
+        .collect();
+    let args = [
+        "history",
+        "--prefix",
+        DEFAULT_ROUTE,
+        "--route-server",
+        edge.route_server.as_str(),
+    ];
+    let mut verdict = cli.show(ui, &args);
+    if verdict.is_ok() {
+        verdict = cli.json(&args).and_then(|doc| {
+            let got: Vec<String> = doc["transitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["event"].as_str().unwrap_or_default().to_string())
+                .collect();
+            if got == events {
+                Ok(format!("{} transitions: {}", got.len(), got.join(", ")))
+            } else {
+                Err(format!(
+                    "`peerwatch history --prefix {DEFAULT_ROUTE}` gave events {got:?}, expected {events:?}"
+                ))
+            }
+        });
+    }
+    cli.verdict(ui, verdict, problems);
 }
 
 /// The `routeServerPeerId`s of a JSON list of peers.
@@ -1104,10 +1837,16 @@ fn shown(path: &Path) -> PathBuf {
 }
 
 fn summary_line(s: &Summary) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut line = format!(
-        "{}, {}, {}",
-        count(s.peers_seen, "peer", "seen"),
-        count(s.transitions_recorded, "transition", "recorded"),
+        "{} peer{} and {} route{} seen, {} peer + {} routing transition{} recorded, {}",
+        s.peers_seen,
+        plural(s.peers_seen),
+        s.routes_seen,
+        plural(s.routes_seen),
+        s.transitions_recorded,
+        s.routing_transitions_recorded,
+        plural(s.routing_transitions_recorded),
         count(s.notifications_sent, "notification", "sent")
     );
     if s.notifications_retried > 0 {
@@ -1300,6 +2039,248 @@ fn event_changes(e: &Value) -> String {
     }
     if let Some(reason) = e["peer"]["failureReason"].as_str() {
         parts.push(format!("reason \"{reason}\""));
+    }
+    let (from, to) = (&e["health"]["from"], &e["health"]["to"]);
+    if from != to {
+        parts.push(format!(
+            "health {} -> {}",
+            from.as_str().unwrap_or("(none)"),
+            to.as_str().unwrap_or("(none)")
+        ));
+    }
+    parts.join(", ")
+}
+
+/// A number attribute as text (`""` when absent).
+fn num(item: &Item, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A list-of-strings attribute.
+fn strings(item: &Item, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_s().ok().cloned())
+        .collect()
+}
+
+/// `fw-a 10.4.0.10`: a next hop by the name of its peer.
+fn hop_text(peer: &str, ip: &str, names: &HashMap<String, String>) -> String {
+    match names.get(peer) {
+        Some(name) => format!("{name} {ip}"),
+        None => format!("{peer} {ip}"),
+    }
+}
+
+/// Where a route's traffic went and goes, from its two next hops (either may be missing).
+fn route_move(from: Option<String>, to: Option<String>) -> String {
+    match (from, to) {
+        (Some(f), Some(t)) if f != t => format!("{f} -> {t}"),
+        (_, Some(t)) => format!("via {t}"),
+        (Some(f), None) => format!("no route in the FIB (was via {f})"),
+        (None, None) => "no route in the FIB".to_string(),
+    }
+}
+
+/// The edge route server's FIB as `PeerState` holds it, in one line.
+fn fib_line(states: &[Item], edge: &Edge, peers: &HashMap<String, Peer>) -> String {
+    let mut routes: Vec<(String, String)> = states
+        .iter()
+        .filter(|i| s(i, "ItemType") == "route" && s(i, "RouteServerId") == edge.route_server)
+        .map(|i| {
+            let via = s(i, "NextHopPeerId");
+            let text = if via.is_empty() {
+                "lost".to_string()
+            } else {
+                let name = peers.get(&via).map_or(via.as_str(), |p| p.name.as_str());
+                format!("via {name} ({})", s(i, "NextHopIp"))
+            };
+            (s(i, "Prefix"), text)
+        })
+        .collect();
+    routes.sort();
+    let persisted = states
+        .iter()
+        .find(|i| s(i, "RouteServerPeerId") == edge.route_server)
+        .is_some_and(|i| {
+            matches!(
+                i.get("AreRoutesPersisted"),
+                Some(AttributeValue::Bool(true))
+            )
+        });
+    format!(
+        "{}; routes persisted: {}",
+        routes
+            .iter()
+            .map(|(prefix, text)| format!("{prefix} {text}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if persisted { "yes" } else { "no" }
+    )
+}
+
+/// `text` with each peer id of `names` replaced by the peer's name.
+fn named(text: &str, names: &HashMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for (id, name) in names {
+        if id.starts_with("rsp-") {
+            out = out.replace(id.as_str(), name);
+        }
+    }
+    out
+}
+
+/// `route 0.0.0.0/0`, `route server edge-rs`, `endpoint edge-rs-ep-0`, `advertisement fw-b`.
+fn item_label(item_type: &str, key: &str, prefix: &str, names: &HashMap<String, String>) -> String {
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    match item_type {
+        "route" => format!("route {prefix}"),
+        "route-server" => format!("route server {}", name(key)),
+        "endpoint" => format!("endpoint {}", name(key)),
+        "peer-routes" => format!(
+            "advertisement {}",
+            name(key.trim_start_matches(peerwatch_core::fabric::PEER_ROUTES_KEY))
+        ),
+        _ => key.to_string(),
+    }
+}
+
+/// One row of section 4b: a route server's, endpoint's, route's or advertisement's transition.
+fn routing_history_row(item: &Item, names: &HashMap<String, String>) -> Vec<Cell> {
+    let item_type = s(item, "ItemType");
+    let hop = |side: &str| {
+        let peer = s(item, &format!("{side}PeerId"));
+        (!peer.is_empty()).then(|| hop_text(&peer, &s(item, &format!("{side}NextHopIp")), names))
+    };
+    let changed = |field: &str, label: &str| -> Option<String> {
+        let from = item
+            .get(&format!("{field}From"))
+            .and_then(|v| v.as_s().ok());
+        let to = item.get(&format!("{field}To")).and_then(|v| v.as_s().ok());
+        match (from, to) {
+            (Some(f), Some(t)) => Some(format!("{label} {f} -> {t}")),
+            (None, Some(t)) => Some(format!("{label} {t}")),
+            (Some(f), None) => Some(format!("{label} {f} -> (none)")),
+            (None, None) => None,
+        }
+    };
+    let mut what: Vec<String> = match item_type.as_str() {
+        "route" => {
+            let mut parts = vec![route_move(hop("From"), hop("To"))];
+            let reason = s(item, "Reason");
+            if !reason.is_empty() {
+                parts.push(format!("{} rejected it: {reason}", s(item, "RouteTableId")));
+            }
+            parts
+        }
+        "peer-routes" => changed("AdvertisedRoutes", "routes advertised")
+            .into_iter()
+            .collect(),
+        _ => [
+            changed("State", "State"),
+            changed("PersistRoutesState", "persist-routes"),
+            changed("AreRoutesPersisted", "routes persisted"),
+            changed("FailureReason", "reason"),
+            changed("AdvertisedRoutes", "routes advertised").map(|text| named(&text, names)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    let prefixes = strings(item, "Prefixes");
+    if !prefixes.is_empty() {
+        what.push(format!(
+            "{} {} in {}",
+            fib_label(&s(item, "Event")),
+            prefixes.join(", "),
+            strings(item, "RouteTables").join(", ")
+        ));
+    }
+    let prev_for = item
+        .get("PreviousDurationSeconds")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .map_or_else(|| "-".to_string(), humanise);
+    vec![
+        Cell::plain(time_of(&s(item, "ObservedAt"))),
+        Cell::plain(item_label(
+            &item_type,
+            &s(item, "RouteServerPeerId"),
+            &s(item, "Prefix"),
+            names,
+        )),
+        Cell::plain(s(item, "Kind")),
+        Cell::severity(&s(item, "Severity")),
+        Cell::plain(s(item, "Event")),
+        Cell::plain(s(item, "NotificationState")),
+        Cell::plain(prev_for),
+        Cell::plain(what.join("; ")),
+    ]
+}
+
+/// How a `routes.persisted` or `routes.unpersisted` names the FIB it lists.
+fn fib_label(event: &str) -> &'static str {
+    if event == "routes.unpersisted" {
+        "live FIB:"
+    } else {
+        "FIB kept:"
+    }
+}
+
+/// What an alert is about: a peer's id, or a route, route server, endpoint or advertisement.
+fn event_subject(e: &Value, names: &HashMap<String, String>) -> String {
+    let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+    match e["subject"].as_str() {
+        Some(subject) => item_label(subject, &text("key"), &text("prefix"), names),
+        None => text("routeServerPeerId"),
+    }
+}
+
+/// `fw-a 10.4.0.10 -> fw-b 10.4.0.11`, `routes persisted false -> true; ...` from a routing
+/// event's JSON.
+fn fabric_event_changes(e: &Value, names: &HashMap<String, String>) -> String {
+    let hop = |side: &str| {
+        let h = &e[side];
+        h["routeServerPeerId"]
+            .as_str()
+            .map(|peer| hop_text(peer, h["nextHopIp"].as_str().unwrap_or_default(), names))
+    };
+    let mut parts = Vec::new();
+    if e["subject"] == "route" {
+        parts.push(route_move(hop("from"), hop("to")));
+    } else {
+        for c in e["changes"].as_array().into_iter().flatten() {
+            let v = |x: &Value| x.as_str().unwrap_or("(none)").to_string();
+            let field = match c["field"].as_str().unwrap_or_default() {
+                "AreRoutesPersisted" => "routes persisted",
+                "AdvertisedRoutes" => "routes advertised",
+                other => other,
+            };
+            parts.push(named(
+                &format!("{field} {} -> {}", v(&c["from"]), v(&c["to"])),
+                names,
+            ));
+        }
+    }
+    let list = |k: &str| -> Vec<String> {
+        e[k].as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    if !list("prefixes").is_empty() {
+        parts.push(format!(
+            "{} {} in {}",
+            fib_label(e["event"].as_str().unwrap_or_default()),
+            list("prefixes").join(", "),
+            list("routeTables").join(", ")
+        ));
     }
     let (from, to) = (&e["health"]["from"], &e["health"]["to"]);
     if from != to {
@@ -1554,6 +2535,29 @@ impl Sim {
 
     fn patch(&self, id: &str, patch: &Value) -> Result<()> {
         self.call(&format!("/_sim/peers/{id}"), Some(patch))
+            .map(drop)
+    }
+
+    /// Several peers at once: the routing is recomputed once, after all of them.
+    fn patch_many(&self, patches: &[(&String, Value)]) -> Result<()> {
+        let peers: serde_json::Map<String, Value> = patches
+            .iter()
+            .map(|(id, patch)| ((*id).clone(), patch.clone()))
+            .collect();
+        self.call("/_sim/peers", Some(&json!({ "peers": peers })))
+            .map(drop)
+    }
+
+    fn advertise(&self, id: &str, routes: &Value) -> Result<()> {
+        self.call(
+            &format!("/_sim/peers/{id}/routes"),
+            Some(&json!({ "routes": routes })),
+        )
+        .map(drop)
+    }
+
+    fn advance_clock(&self, seconds: u64) -> Result<()> {
+        self.call("/_sim/clock", Some(&json!({ "advanceSeconds": seconds })))
             .map(drop)
     }
 

@@ -15,9 +15,17 @@
 //! Above 1,000 peers the discovery is seeded with `BatchWriteItem` and the storms are skipped
 //! (`--all-storms` runs them): moto copies each table per transaction (docs/benchmarks.md).
 //!
+//! Then, per size, a routed fleet of the same number of peers (`peers / 2` route servers up to
+//! 50, every peer advertising `--routes-per-peer` routes, default 20; its discovery always
+//! seeded): its steady cycle against the same fleet's peers-only floor (the describe pages and
+//! a `Scan` of a second state table holding only its peers' items), and against its own floor
+//! (the same plus every route-server, endpoint and routing-database page), interleaved; the
+//! binary's steady cycle for its max RSS; the `Scan`'s read units with and without routes.
+//!
 //! `cargo run --release -p peerwatch-tools --bin bench -- [--sizes 100,1000,10000] [--quick]
-//! [--all-storms]` (`--quick`: 100 and 1,000). Needs moto from the project venv (`make venv`,
-//! or `PEERWATCH_PYTHON`) and `route-server-sim` built beside it (`make bench` does both).
+//! [--all-storms] [--no-routes | --routes-only] [--routes-per-peer 20]` (`--quick`: 100 and
+//! 1,000). Needs moto from the project venv (`make venv`, or `PEERWATCH_PYTHON`) and
+//! `route-server-sim` built beside it (`make bench` does both).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -26,13 +34,15 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_smithy_types::retry::RetryConfig;
 use futures::StreamExt;
 use peerwatch_aws::config::Config;
 use peerwatch_aws::config::DEFAULT_WRITE_CONCURRENCY as WRITE_CONCURRENCY;
 use peerwatch_aws::cycle::{Poller, RunOptions};
-use peerwatch_aws::store::record_to_item;
+use peerwatch_aws::routing::{ROUTING_CONCURRENCY, Session};
+use peerwatch_aws::store::{fabric_record_to_item, record_to_item};
+use peerwatch_core::fabric;
 use peerwatch_core::model::{Severity, Timestamp};
 use peerwatch_core::summary::Summary;
 use peerwatch_testkit::capacity::{CapacityMeter, CapacityReport};
@@ -191,6 +201,8 @@ struct Run {
     rss_peak: u64,
     rss_end: u64,
     summary: Summary,
+    /// Where a floor's wall time went: its state `Scan` and its EC2 reads, in that order.
+    phases: Vec<(&'static str, Duration)>,
 }
 
 impl Run {
@@ -249,6 +261,8 @@ struct Target {
     remote_meter: CapacityMeter,
     recorder: Recorder,
     peer_ids: Vec<String>,
+    /// A routed fleet's second state table: its peers' items only (`routed_target`).
+    peers_only_table: Option<String>,
 }
 
 /// A TCP relay in front of moto that holds each request for `rtt` before passing it on: the
@@ -362,6 +376,7 @@ impl Bench {
             rss_peak,
             rss_end,
             summary,
+            phases: Vec::new(),
         })
     }
 
@@ -390,35 +405,50 @@ impl Bench {
 
     /// The floor: the describe pages and the consistent state scan, nothing else.
     async fn floor(&self, target: &Target) -> Result<Run, Error> {
+        self.floor_on(target, target.poller.store().state_table())
+            .await
+    }
+
+    /// The floor with the state scan of `table`.
+    async fn floor_on(&self, target: &Target, table: &str) -> Result<Run, Error> {
         let ec2 = &target.ec2;
         let ddb = target.poller.store().client();
-        let table = target.poller.store().state_table();
-        self.measure(target, &target.meter, || async move {
-            let mut pages = ec2
-                .describe_route_server_peers()
-                .max_results(1000)
-                .into_paginator()
-                .send();
-            let mut peers = 0;
-            while let Some(page) = pages.next().await {
-                peers += page?.route_server_peers().len();
-            }
-            let mut pages = ddb
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .into_paginator()
-                .send();
-            let mut items = 0;
-            while let Some(page) = pages.next().await {
-                items += page?.items().len();
-            }
-            Ok(Summary {
-                peers_seen: peers.max(items),
-                ..Summary::default()
+        let phases = std::sync::Mutex::new(Vec::new());
+        let phase = &phases;
+        let mut run = self
+            .measure(target, &target.meter, || async move {
+                let started = Instant::now();
+                let mut pages = ec2
+                    .describe_route_server_peers()
+                    .max_results(1000)
+                    .into_paginator()
+                    .send();
+                let mut peers = 0;
+                while let Some(page) = pages.next().await {
+                    peers += page?.route_server_peers().len();
+                }
+                let reads = started.elapsed();
+                let started = Instant::now();
+                let mut pages = ddb
+                    .scan()
+                    .table_name(table)
+                    .consistent_read(true)
+                    .into_paginator()
+                    .send();
+                let mut items = 0;
+                while let Some(page) = pages.next().await {
+                    items += page?.items().len();
+                }
+                *phase.lock().expect("phases") =
+                    vec![("Scan", started.elapsed()), ("EC2 reads", reads)];
+                Ok(Summary {
+                    peers_seen: peers.max(items),
+                    ..Summary::default()
+                })
             })
-        })
-        .await
+            .await?;
+        run.phases = phases.into_inner().expect("phases");
+        Ok(run)
     }
 
     fn control(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value, Error> {
@@ -455,12 +485,25 @@ impl Bench {
     }
 
     async fn target(&self, peers: usize) -> Result<Target, Error> {
+        self.target_with(ROUTE_SERVERS, peers / ROUTE_SERVERS, 0)
+            .await
+    }
+
+    /// A fresh simulator fleet (`routes_per_peer` routes from every peer) with its own tables
+    /// and topic.
+    async fn target_with(
+        &self,
+        route_servers: usize,
+        peers_per_route_server: usize,
+        routes_per_peer: usize,
+    ) -> Result<Target, Error> {
         self.control("/_sim/reset", serde_json::json!({}))?;
         let created = self.control(
             "/_sim/fleet",
             serde_json::json!({
-                "routeServers": ROUTE_SERVERS,
-                "peersPerRouteServer": peers / ROUTE_SERVERS,
+                "routeServers": route_servers,
+                "peersPerRouteServer": peers_per_route_server,
+                "routesPerPeer": routes_per_peer,
                 "seed": 7,
             }),
         )?;
@@ -522,53 +565,238 @@ impl Bench {
             remote_meter,
             recorder,
             peer_ids,
+            peers_only_table: None,
         };
         create_tables(target.poller.store()).await?;
+        Ok(target)
+    }
+
+    /// The routed fleet of one size, its state seeded, beside a second state table holding
+    /// only its peers' items: what a peers-only watcher of the same fleet would scan.
+    async fn routed_target(&self, shape: &RoutedShape) -> Result<Target, Error> {
+        let mut target = self
+            .target_with(
+                shape.route_servers,
+                shape.per_route_server,
+                shape.routes_per_peer,
+            )
+            .await?;
+        let table = unique_name("PeerStateOnly");
+        let config = Config {
+            peer_state_table: table.clone(),
+            peer_transitions_table: unique_name("PeerTransitionsOnly"),
+            ..target.poller.config().clone()
+        };
+        let only = Poller::from_clients(
+            target.ec2.clone(),
+            target.poller.store().client().clone(),
+            client!(aws_sdk_sns, self.moto.endpoint(), target.recorder),
+            config,
+        );
+        create_tables(only.store()).await?;
+        target.peers_only_table = Some(table);
         Ok(target)
     }
 
     /// Records every peer as the discovery cycle would, with `BatchWriteItem` (25 a call, 8 in
     /// flight) instead of one transaction each: `PeerState` only, as a steady cycle reads it.
     async fn seed(&self, target: &Target) -> Result<usize, Error> {
-        let poller = &target.poller;
-        let rules = poller.config().rules();
-        let listed = peerwatch_aws::listing::list_peers(&target.ec2, None).await?;
-        let transitions =
-            peerwatch_core::detect::detect(&HashMap::new(), &listed, Timestamp::now(), &rules);
-        let items: Vec<WriteRequest> = transitions
-            .iter()
-            .map(|tr| {
-                let put = PutRequest::builder()
-                    .set_item(Some(record_to_item(&tr.record)))
-                    .build()
-                    .expect("item is set");
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        let ddb = poller.store().client();
-        let table = poller.store().state_table();
-        let results: Vec<Result<(), Error>> = futures::stream::iter(items.chunks(25))
-            .map(|chunk| async move {
-                let mut pending = chunk.to_vec();
-                while !pending.is_empty() {
-                    let out = ddb
-                        .batch_write_item()
-                        .request_items(table, pending)
-                        .send()
-                        .await?;
-                    pending = out
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(table))
-                        .unwrap_or_default();
-                }
-                Ok(())
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        results.into_iter().collect::<Result<(), Error>>()?;
-        Ok(transitions.len())
+        let items = peer_items(target).await?;
+        let n = items.len();
+        batch_write(
+            target.poller.store().client(),
+            target.poller.store().state_table(),
+            items,
+        )
+        .await?;
+        Ok(n)
     }
+
+    /// A routed fleet's discovery, seeded the same way: its peers, and the route servers,
+    /// endpoints, routes and advertisements the first cycle would record, from the same
+    /// detection; the peers alone into the peers-only table too. Answers (peer items, the
+    /// others).
+    async fn seed_routed(&self, target: &Target) -> Result<(usize, usize), Error> {
+        let peers = peer_items(target).await?;
+        let listed = peerwatch_aws::listing::list_peers(&target.ec2, None).await?;
+        let sessions: Vec<Session> = listed.iter().map(Session::of).collect();
+        drop(listed);
+        let fabric = peerwatch_aws::routing::read(&target.ec2, None)
+            .await?
+            .fabric(&sessions);
+        if !fabric.unread.is_empty() {
+            return Err(format!("routing databases unread: {:?}", fabric.unread).into());
+        }
+        let rules = target.poller.config().rules();
+        let others: Vec<_> =
+            fabric::detect::detect(&HashMap::new(), &fabric, Timestamp::now(), &rules)
+                .iter()
+                .map(|t| fabric_record_to_item(&t.record))
+                .collect();
+        let counts = (peers.len(), others.len());
+        let ddb = target.poller.store().client();
+        if let Some(only) = &target.peers_only_table {
+            batch_write(ddb, only, peers.clone()).await?;
+        }
+        let mut all = peers;
+        all.extend(others);
+        batch_write(ddb, target.poller.store().state_table(), all).await?;
+        Ok(counts)
+    }
+
+    /// The floor of a routed cycle: the same describe pages, the same `DescribeRouteServers`,
+    /// `DescribeRouteServerEndpoints` and every routing database page, read as concurrently
+    /// as the poller reads them, and the consistent scan of the whole state; nothing else.
+    async fn routes_floor(&self, target: &Target) -> Result<Run, Error> {
+        let ec2 = &target.ec2;
+        let ddb = target.poller.store().client();
+        let table = target.poller.store().state_table();
+        let phases = std::sync::Mutex::new(Vec::new());
+        let phase = &phases;
+        let mut run = self
+            .measure(target, &target.meter, || async move {
+                let started = Instant::now();
+                let mut pages = ddb
+                    .scan()
+                    .table_name(table)
+                    .consistent_read(true)
+                    .into_paginator()
+                    .send();
+                let mut items = 0;
+                while let Some(page) = pages.next().await {
+                    items += page?.items().len();
+                }
+                let peers = async {
+                    let mut pages = ec2
+                        .describe_route_server_peers()
+                        .max_results(1000)
+                        .into_paginator()
+                        .send();
+                    let mut peers = 0;
+                    while let Some(page) = pages.next().await {
+                        peers += page?.route_server_peers().len();
+                    }
+                    Ok::<_, Error>(peers)
+                };
+                let routing = async {
+                    let servers = async {
+                        let mut ids = Vec::new();
+                        let mut pages = ec2
+                            .describe_route_servers()
+                            .max_results(1000)
+                            .into_paginator()
+                            .send();
+                        while let Some(page) = pages.next().await {
+                            ids.extend(
+                                page?
+                                    .route_servers()
+                                    .iter()
+                                    .filter_map(|r| r.route_server_id().map(str::to_string)),
+                            );
+                        }
+                        Ok::<_, Error>(ids)
+                    };
+                    let endpoints = async {
+                        let mut pages = ec2
+                            .describe_route_server_endpoints()
+                            .max_results(1000)
+                            .into_paginator()
+                            .send();
+                        while let Some(page) = pages.next().await {
+                            page?;
+                        }
+                        Ok::<_, Error>(())
+                    };
+                    let (ids, ()) = futures::try_join!(servers, endpoints)?;
+                    let routes: Vec<Result<usize, Error>> = futures::stream::iter(ids)
+                        .map(|id| async move {
+                            let mut token: Option<String> = None;
+                            let mut routes = 0;
+                            loop {
+                                let page = ec2
+                                    .get_route_server_routing_database()
+                                    .route_server_id(&id)
+                                    .max_results(1000)
+                                    .set_next_token(token.take())
+                                    .send()
+                                    .await?;
+                                routes += page.routes().len();
+                                match page.next_token() {
+                                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                                    _ => return Ok(routes),
+                                }
+                            }
+                        })
+                        .buffer_unordered(ROUTING_CONCURRENCY)
+                        .collect()
+                        .await;
+                    routes.into_iter().sum::<Result<usize, Error>>()
+                };
+                let scanned = started.elapsed();
+                let started = Instant::now();
+                let (peers, routes) = futures::try_join!(peers, routing)?;
+                *phase.lock().expect("phases") =
+                    vec![("Scan", scanned), ("EC2 reads", started.elapsed())];
+                Ok(Summary {
+                    peers_seen: peers.max(items),
+                    routes_seen: routes,
+                    ..Summary::default()
+                })
+            })
+            .await?;
+        run.phases = phases.into_inner().expect("phases");
+        Ok(run)
+    }
+}
+
+/// The `PeerState` items of every listed peer, from the discovery cycle's detection.
+async fn peer_items(target: &Target) -> Result<Vec<HashMap<String, AttributeValue>>, Error> {
+    let rules = target.poller.config().rules();
+    let listed = peerwatch_aws::listing::list_peers(&target.ec2, None).await?;
+    let transitions =
+        peerwatch_core::detect::detect(&HashMap::new(), &listed, Timestamp::now(), &rules);
+    Ok(transitions
+        .iter()
+        .map(|tr| record_to_item(&tr.record))
+        .collect())
+}
+
+/// `BatchWriteItem`, 25 items a call, 8 calls in flight, until nothing is left unprocessed.
+async fn batch_write(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) -> Result<(), Error> {
+    let requests: Vec<WriteRequest> = items
+        .into_iter()
+        .map(|item| {
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .expect("item is set");
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    let results: Vec<Result<(), Error>> = futures::stream::iter(requests.chunks(25))
+        .map(|chunk| async move {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
+                let out = ddb
+                    .batch_write_item()
+                    .request_items(table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+            }
+            Ok(())
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 fn median(mut walls: Vec<Duration>) -> Duration {
@@ -594,6 +822,25 @@ fn print_table(peers: usize, cols: &[(&str, &Run)]) {
         "wall ms".into(),
         cols.iter().map(|(_, r)| ms(r.wall)).collect(),
     ));
+    let mut phases: Vec<&str> = cols
+        .iter()
+        .flat_map(|(_, r)| r.phases.iter().map(|(name, _)| *name))
+        .collect();
+    phases.sort_unstable();
+    phases.dedup();
+    for name in phases {
+        rows.push((
+            format!("  of which {name} ms"),
+            cols.iter()
+                .map(|(_, r)| {
+                    r.phases
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or_else(|| "-".to_string(), |(_, d)| ms(*d))
+                })
+                .collect(),
+        ));
+    }
     rows.push((
         "transitions recorded".into(),
         cols.iter()
@@ -839,6 +1086,168 @@ async fn bench_size(bench: &Bench, peers: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The routed fleet of one size: `peers / 2` route servers up to 50 (the simulator routes
+/// for at most 64), so every route server has at least 2 peers and at 10,000 peers each has
+/// 200; every peer advertises the same `routes_per_peer` prefixes as the others of its route
+/// server, one best path and backups per prefix.
+struct RoutedShape {
+    route_servers: usize,
+    per_route_server: usize,
+    routes_per_peer: usize,
+}
+
+const ROUTED_ROUTE_SERVERS_MAX: usize = 50;
+
+impl RoutedShape {
+    fn for_peers(peers: usize, routes_per_peer: usize) -> RoutedShape {
+        let route_servers = (peers / 2).clamp(1, ROUTED_ROUTE_SERVERS_MAX);
+        RoutedShape {
+            route_servers,
+            per_route_server: peers / route_servers,
+            routes_per_peer,
+        }
+    }
+
+    fn peers(&self) -> usize {
+        self.route_servers * self.per_route_server
+    }
+
+    /// `GetRouteServerRoutingDatabase` calls a cycle needs: each route server's routes, 1,000
+    /// a page.
+    fn routing_pages(&self) -> usize {
+        self.route_servers
+            * (self.per_route_server * self.routes_per_peer)
+                .div_ceil(1000)
+                .max(1)
+    }
+}
+
+/// Median wall time of the runs, the highest RSS peak; the rest from the last run.
+fn combined(runs: &[Run]) -> Run {
+    let mut run = runs.last().cloned().unwrap_or_default();
+    run.wall = median(runs.iter().map(|r| r.wall).collect());
+    run.rss_peak = runs.iter().map(|r| r.rss_peak).max().unwrap_or(0);
+    run
+}
+
+/// The steady cycle of a routed fleet against the same fleet's peers-only floor: three runs
+/// each of the peers-only floor, the routed floor and the poller, interleaved.
+async fn bench_routes(bench: &Bench, peers: usize, routes_per_peer: usize) -> Result<(), Error> {
+    let shape = RoutedShape::for_peers(peers, routes_per_peer);
+    let peers = shape.peers();
+    println!(
+        "\n== {peers} peers with routes ({} route servers x {}, {} routes from every peer: {} routes in the RIBs, {} prefixes in the FIBs) ==",
+        shape.route_servers,
+        shape.per_route_server,
+        shape.routes_per_peer,
+        peers * shape.routes_per_peer,
+        shape.route_servers * shape.routes_per_peer
+    );
+    let target = bench.routed_target(&shape).await?;
+    let started = Instant::now();
+    let (peer_items, others) = bench.seed_routed(&target).await?;
+    println!(
+        "  discovery seeded with BatchWriteItem: {peer_items} peers and {others} route-server, endpoint, route and advertisement items in {} ms (the peers alone into a second table, the peers-only state)",
+        ms(started.elapsed())
+    );
+    let settle = bench.cycle(&target).await?;
+    let settled = settle.summary.transitions_recorded + settle.summary.routing_transitions_recorded;
+    if settled != 0 {
+        println!("  NOTE: the first cycle after seeding recorded {settled} transitions");
+    }
+    let child = bench.child_runs(&target)?;
+    let only = target
+        .peers_only_table
+        .clone()
+        .ok_or("a routed target has a peers-only table")?;
+    let (mut floor, mut routes_floor, mut steady) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..STEADY_RUNS {
+        floor.push(bench.floor_on(&target, &only).await?);
+        routes_floor.push(bench.routes_floor(&target).await?);
+        steady.push(bench.cycle(&target).await?);
+    }
+    let (floor_run, routes_floor_run, steady_run) =
+        (combined(&floor), combined(&routes_floor), combined(&steady));
+    print_table(
+        peers,
+        &[
+            ("peers-only floor", &floor_run),
+            ("routes floor", &routes_floor_run),
+            ("routes steady", &steady_run),
+        ],
+    );
+
+    let at_10k = |ok: bool| {
+        if peers == 10_000 {
+            verdict(ok)
+        } else {
+            "(budget set at 10,000)"
+        }
+    };
+    let wall = |r: &Run| r.wall.as_secs_f64();
+    let ratio = wall(&steady_run) / wall(&floor_run);
+    println!("  budgets, with routes:");
+    println!(
+        "    routes steady / peers-only floor <= 1.3 (at 10,000)  {ratio:.2} ({} / {} ms)  {}",
+        ms(steady_run.wall),
+        ms(floor_run.wall),
+        at_10k(ratio <= 1.3)
+    );
+    println!(
+        "    routes steady / routes floor (the poller's own work)  {:.2} ({} / {} ms)",
+        wall(&steady_run) / wall(&routes_floor_run),
+        ms(steady_run.wall),
+        ms(routes_floor_run.wall)
+    );
+    println!(
+        "    routes floor / peers-only floor (the routing reads)   {:.2} ({} / {} ms)",
+        wall(&routes_floor_run) / wall(&floor_run),
+        ms(routes_floor_run.wall),
+        ms(floor_run.wall)
+    );
+    let (steady_wcu, _, _) = steady_run.write_units(true);
+    let publishes: usize = steady.iter().map(|r| r.op("SNS:Publish")).sum();
+    println!(
+        "    steady: 0 write units, 0 publishes                  {steady_wcu:.1} WCU, {publishes} publishes  {}",
+        verdict(steady_wcu == 0.0 && publishes == 0)
+    );
+    let routing_calls = steady_run.op("EC2:GetRouteServerRoutingDatabase");
+    println!(
+        "    steady: routing database calls = pages of routes    {routing_calls} (want {}: {} a route server)  {}",
+        shape.routing_pages(),
+        shape.routing_pages() / shape.route_servers,
+        verdict(routing_calls == shape.routing_pages())
+    );
+    let describe = steady_run.op("EC2:DescribeRouteServerPeers");
+    println!(
+        "    steady: describe calls = ceil(N/1000)               {describe} (want {})  {}",
+        peers.div_ceil(1000),
+        verdict(describe == peers.div_ceil(1000))
+    );
+    let scan = |r: &Run| r.units(&["Scan"], true);
+    let ((only_rcu, only_pages, _), (routes_rcu, routes_pages, _)) =
+        (scan(&floor_run), scan(&steady_run));
+    println!(
+        "    Scan RCU (computed): peers only {only_rcu:.1} in {only_pages} pages, with routes {routes_rcu:.1} in {routes_pages} pages ({:.2}x)",
+        routes_rcu / only_rcu.max(f64::MIN_POSITIVE)
+    );
+    if let Some(run) = child {
+        let child_mb = run.maxrss_kb as f64 / 1024.0;
+        println!(
+            "    peak RSS <= 64 MB, the binary, with routes          {child_mb:.1} MB (peerwatch poll, steady)  {}",
+            at_10k(child_mb <= 64.0)
+        );
+    }
+    let detected: usize = steady
+        .iter()
+        .map(|r| r.summary.transitions_detected + r.summary.routing_transitions_detected)
+        .sum();
+    if detected != 0 {
+        println!("    NOTE: the steady runs detected {detected} transitions");
+    }
+    Ok(())
+}
+
 fn print_budgets(
     peers: usize,
     steady: &[Run],
@@ -919,6 +1328,10 @@ fn print_budgets(
 struct Args {
     sizes: Vec<usize>,
     all_storms: bool,
+    /// Which of the two fleets each size measures.
+    peers_fleet: bool,
+    routed_fleet: bool,
+    routes_per_peer: usize,
     binary: PathBuf,
     binary_only: bool,
     rtt: Duration,
@@ -930,6 +1343,8 @@ fn parse_args() -> Result<Args, Error> {
     let mut binary = same_build_binary("peerwatch")?;
     let mut binary_only = false;
     let mut rtt = Duration::from_millis(10);
+    let (mut peers_fleet, mut routed_fleet) = (true, true);
+    let mut routes_per_peer = 20;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -937,6 +1352,15 @@ fn parse_args() -> Result<Args, Error> {
             "--all-storms" => all_storms = true,
             "--binary" => binary = args.next().ok_or("--binary needs a path")?.into(),
             "--binary-only" => binary_only = true,
+            "--no-routes" => routed_fleet = false,
+            "--routes-only" => peers_fleet = false,
+            "--routes-per-peer" => {
+                let n = args.next().ok_or("--routes-per-peer needs a number")?;
+                routes_per_peer = n.parse()?;
+                if !(1..=100).contains(&routes_per_peer) {
+                    return Err("--routes-per-peer takes 1 to 100 (the simulator's limit)".into());
+                }
+            }
             "--rtt-ms" => {
                 let n = args
                     .next()
@@ -958,7 +1382,7 @@ fn parse_args() -> Result<Args, Error> {
             }
             "-h" | "--help" => {
                 println!(
-                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only] [--rtt-ms 10]"
+                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only] [--rtt-ms 10] [--no-routes | --routes-only] [--routes-per-peer 20]"
                 );
                 std::process::exit(0);
             }
@@ -968,12 +1392,23 @@ fn parse_args() -> Result<Args, Error> {
     if let Some(bad) = sizes.iter().find(|&&n| n < ROUTE_SERVERS) {
         return Err(format!("a fleet needs at least {ROUTE_SERVERS} peers, not {bad}").into());
     }
+    if !peers_fleet && !routed_fleet {
+        return Err("--no-routes and --routes-only leave nothing to measure".into());
+    }
+    if binary_only && !peers_fleet {
+        return Err(
+            "--binary-only measures the peers-only fleet, which --routes-only skips".into(),
+        );
+    }
     if binary_only && !binary.is_file() {
         return Err(format!("--binary-only: {} is not built", binary.display()).into());
     }
     Ok(Args {
         sizes,
         all_storms,
+        peers_fleet,
+        routed_fleet,
+        routes_per_peer,
         binary,
         binary_only,
         rtt,
@@ -985,6 +1420,9 @@ pub async fn main() -> Result<(), Error> {
     let Args {
         sizes,
         all_storms,
+        peers_fleet,
+        routed_fleet,
+        routes_per_peer,
         binary,
         binary_only,
         rtt,
@@ -1027,7 +1465,13 @@ pub async fn main() -> Result<(), Error> {
     let started = Instant::now();
     for peers in sizes {
         let size_started = Instant::now();
-        bench_size(&bench, peers).await?;
+        if peers_fleet {
+            bench_size(&bench, peers).await?;
+        }
+        // `--binary-only` compares builds on the peers-only fleet alone.
+        if routed_fleet && !bench.binary_only {
+            bench_routes(&bench, peers, routes_per_peer).await?;
+        }
         println!(
             "  ({peers} peers: {:.1} s in all)",
             size_started.elapsed().as_secs_f64()
