@@ -737,7 +737,8 @@ async fn routes_prefix_history_and_status_read_the_recorded_fabric() {
         [
             (A1.to_string(), json!(2), json!(1)),
             (A2.to_string(), json!(1), json!(1)),
-            (B1.to_string(), json!(null), json!(1)),
+            // Its route server's record knows it advertises nothing.
+            (B1.to_string(), json!(0), json!(1)),
         ]
     );
     assert_eq!(doc["peers"][0]["health"], "healthy", "{doc}");
@@ -797,7 +798,7 @@ async fn routes_prefix_history_and_status_read_the_recorded_fabric() {
     // cells before ADVERTISED are one word each.
     assert_eq!(
         (&*b1[advertised_at], &*b1[advertised_at + 1]),
-        ("-", "1"),
+        ("0", "1"),
         "{}",
         run.stdout
     );

@@ -57,7 +57,7 @@ pub struct StatusDocument {
 }
 
 /// A peer's record and its routes: `advertisedRoutes` from its route server's record (`null`
-/// when none is recorded), `inFibRoutes` the present FIB routes of its route server whose
+/// when that is not recorded), `inFibRoutes` the present FIB routes of its route server whose
 /// peer it is.
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -149,7 +149,7 @@ pub fn select(
         Some(FabricRecord {
             subject: Subject::RouteServer(r),
             ..
-        }) => r.advertised.get(peer).copied(),
+        }) => Some(r.advertised.get(peer).copied().unwrap_or(0)),
         _ => None,
     };
     let (mut peers, mut vanished): (Vec<_>, Vec<_>) = records
@@ -597,7 +597,7 @@ mod tests {
         };
         assert_eq!(counts("rsp-b"), (Some(3), 2));
         assert_eq!(counts("rsp-f"), (Some(0), 1));
-        assert_eq!(counts("rsp-a"), (None, 0));
+        assert_eq!(counts("rsp-a"), (None, 0), "its route server has no record");
         let eps: Vec<&str> = doc
             .endpoints
             .iter()

@@ -69,7 +69,8 @@ pub struct RouteServerSnapshot {
     pub persist_routes_duration: Option<i64>,
     pub are_routes_persisted: bool,
     pub tags: BTreeMap<String, String>,
-    /// How many routes each listed peer advertises (as last known while its session was up).
+    /// How many routes each listed peer advertises (as last known while its session was up);
+    /// peers that advertise nothing are left out.
     #[serde(default)]
     pub advertised: BTreeMap<String, u32>,
 }

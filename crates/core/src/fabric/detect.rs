@@ -226,8 +226,8 @@ fn changes(prev: Option<&Subject>, now: &Subject) -> Vec<FieldChange> {
     out
 }
 
-/// The peers whose advertised count changed, as `rsp-a: 2, rsp-b: 1` on each side (`-`: not
-/// known on that side); `None` when none did.
+/// The peers whose advertised count changed, as `rsp-a: 2, rsp-b: 0` on each side (0: it
+/// advertises nothing, or is no longer listed); `None` when none did.
 fn advertised_change(
     was: Option<&BTreeMap<String, u32>>,
     now: &BTreeMap<String, u32>,
@@ -241,12 +241,7 @@ fn advertised_change(
     let side = |m: &BTreeMap<String, u32>| {
         peers
             .iter()
-            .map(|p| {
-                format!(
-                    "{p}: {}",
-                    m.get(p).map_or("-".to_string(), |n| n.to_string())
-                )
-            })
+            .map(|p| format!("{p}: {}", m.get(p).copied().unwrap_or(0)))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -385,9 +380,10 @@ fn changed(
     .finish(now, true, rules)
 }
 
-/// What each peer of a route server advertises: this cycle's count for the peers whose
-/// session is up, the last known one for those listed with their session down (it went with
-/// the session, not by a withdrawal); peers no longer listed are dropped.
+/// What each peer of a route server advertises, for the peers that advertise something:
+/// this cycle's count for the peers whose session is up, the last known one for those listed
+/// with their session down (it went with the session, not by a withdrawal); peers no longer
+/// listed are dropped.
 fn advertised(
     was: Option<&RouteServerSnapshot>,
     fabric: &Fabric,
@@ -402,12 +398,18 @@ fn advertised(
                 .collect()
         })
         .unwrap_or_default();
+    // Only peers that advertise something: a fleet without routes keeps an empty map, and a
+    // peer's session or listing changing does not touch it.
     for p in fabric
         .advertising
         .iter()
         .filter(|p| p.route_server_id == route_server_id)
     {
-        out.insert(p.route_server_peer_id.clone(), p.advertised);
+        if p.advertised > 0 {
+            out.insert(p.route_server_peer_id.clone(), p.advertised);
+        } else {
+            out.remove(&p.route_server_peer_id);
+        }
     }
     out
 }

@@ -166,6 +166,10 @@ fn thread_id(t: &FabricTransition) -> String {
     }
 }
 
+fn next_hop_ip(h: &Option<NextHop>) -> &str {
+    h.as_ref().map_or("nothing", |h| h.next_hop_ip.as_str())
+}
+
 fn hop(h: &Option<NextHop>) -> String {
     h.as_ref().map_or_else(
         || "nothing".to_string(),
@@ -191,7 +195,12 @@ fn summary(t: &FabricTransition) -> String {
         ),
         (TransitionKind::Settled, _) => format!("settled, {}", t.health_to),
         (TransitionKind::Unmuted, e) => format!("{} (mute ended)", event_phrase(e)),
-        (_, Event::RouteFailover) => format!("failed over {} -> {}", hop(&d.from), hop(&d.to)),
+        // Next hops, not peer ids: the subject keeps to 99 characters, and the body names both.
+        (_, Event::RouteFailover) => format!(
+            "failed over {} -> {}",
+            next_hop_ip(&d.from),
+            next_hop_ip(&d.to)
+        ),
         (_, Event::RoutesPersisted) => format!(
             "routes persisted: every session down, {} prefixes kept",
             d.prefixes.len()
@@ -645,7 +654,7 @@ mod tests {
         let n = render_fabric(t);
         assert_eq!(
             n.subject,
-            "[WARNING] rs-0a1b2c3d4e5f60718 0.0.0.0/0 failed over rsp-a (10.0.1.5) -> rsp-b (10.0.1.5)"
+            "[WARNING] rs-0a1b2c3d4e5f60718 0.0.0.0/0 failed over 10.0.1.5 -> 10.0.1.5"
         );
         assert!(n.subject.len() <= crate::render::MAX_SUBJECT_CHARS);
         let env = envelope(&n);

@@ -795,9 +795,8 @@ async fn demo(
                 Action::Vanish(cast.vanisher.id.clone()),
                 Action::Delete(cast.deleted.id.clone()),
             ],
-            // The vanished peer leaves fleet-rs-1's count of what its peers advertise.
-            expect: expect(n - 1, 2, 1, 1),
-            outcome: "1 warning (peer.vanished); the orderly deletion is recorded as info, and so is the vanished peer leaving fleet-rs-1's item",
+            expect: expect(n - 1, 2, 0, 1),
+            outcome: "1 warning (peer.vanished); the orderly deletion is recorded as info",
         },
         Poll {
             title: "the preferred firewall's BGP session drops",
