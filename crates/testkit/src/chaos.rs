@@ -2,6 +2,9 @@
 //! fleet really did (the simulator's change log) with what peerwatch wrote (`PeerTransitions`,
 //! `PeerState`) and delivered (SNS, through an SQS queue), and lists every broken guarantee.
 //!
+//! [`check`] covers the peers; [`fabric`] the endpoints, route servers, routes and
+//! advertisements beside them; [`check_all`] runs both on one campaign's observations.
+//!
 //! The model assumes the rules the campaign runs with: `NOTIFY_MIN_SEVERITY=warning`,
 //! `STORM_THRESHOLD=0`, `FLAP_THRESHOLD=0`, `REMIND_EVERY_MINUTES=0` and no mutes. Then every
 //! record is one of discovered/changed/vanished, and whether it is owed a notification follows
@@ -10,6 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub mod fabric;
+
+pub use fabric::FabricObserved;
 
 /// The fields peerwatch records of one peer, as EC2 showed them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +58,31 @@ pub struct Record {
     pub notification_state: String,
     /// Still carries the outbox's `Pending` marker.
     pub pending: bool,
+    /// `Event` as stored (`bgp.down`, `route.lost`, ...).
+    pub event: String,
 }
 
-/// One SNS delivery: the event JSON's `(routeServerPeerId, version)`.
+/// One SNS delivery: the event JSON's `(routeServerPeerId, version)` for a peer, `(key,
+/// version)` for an endpoint, route server, route or advertisement; a grouped message is one
+/// delivery per member.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Delivery {
     pub peer_id: String,
     pub version: i64,
+    pub event: String,
+    pub severity: String,
+}
+
+impl Delivery {
+    /// A delivery of `(key, version)` whose event and severity do not matter.
+    pub fn of(key: &str, version: i64) -> Delivery {
+        Delivery {
+            peer_id: key.into(),
+            version,
+            event: String::new(),
+            severity: String::new(),
+        }
+    }
 }
 
 /// When one `peerwatch poll` ran (Unix ms) and whether it finished its work (exit 0).
@@ -81,7 +106,9 @@ pub struct Observed {
     /// that hid a publish's outcome or failed a write after a publish (see [`check`]).
     pub ambiguous_events: u64,
     /// Excuse a missed value when a run that started before it was still running alongside the
-    /// cycle that saw it (see [`check`]): counted in [`Report::missed_under_overlap`] instead.
+    /// cycle that saw it (see [`check`]): counted in [`Report::missed_under_overlap`] instead;
+    /// and, beyond sessions, a silence read across a session change (counted in
+    /// [`Report::silences_across_a_session_change`]).
     pub excuse_stale_overlap: bool,
 }
 
@@ -145,6 +172,16 @@ pub enum Violation {
     Unexpected { peer: String, version: i64 },
     #[error("{peer} v{version}: still pending after the clean cycles")]
     LeftPending { peer: String, version: i64 },
+    #[error("{peer} v{version}: {what} as {event:?}, but the rules say {expected:?}")]
+    WrongEvent {
+        peer: String,
+        version: i64,
+        what: &'static str,
+        event: String,
+        expected: String,
+    },
+    #[error("{peer} v{version}: a recovery delivered with no alert of it open before")]
+    RecoveryWithoutAlert { peer: String, version: i64 },
 }
 
 /// What was checked, and what failed.
@@ -158,6 +195,14 @@ pub struct Report {
     /// Values a completed cycle saw but the history did not keep, because an overlapping run
     /// with an older listing wrote after that cycle read the state (excused when asked).
     pub missed_under_overlap: usize,
+    /// `peer.no-routes` records of a silence no span showed, written by a run during which the
+    /// peer's session moved (the poller's split read of sessions and routes; excused like
+    /// [`Report::missed_under_overlap`], a violation when not).
+    pub silences_across_a_session_change: usize,
+    /// Endpoints, route servers, routes and advertisements ([`check_all`]).
+    pub fabric_subjects: usize,
+    pub fabric_transitions_checked: usize,
+    pub fabric_notifications_checked: usize,
     pub violations: Vec<Violation>,
 }
 
@@ -485,6 +530,22 @@ pub fn check(obs: &Observed) -> Report {
     report
 }
 
+/// [`check`] for the peers, and [`fabric::check`] for endpoints, route servers, routes and
+/// advertisements: `obs.deliveries` holds both, told apart by key.
+pub fn check_all(obs: &Observed, fabric: &FabricObserved) -> Report {
+    let (theirs, peers): (Vec<&Delivery>, Vec<&Delivery>) = obs
+        .deliveries
+        .iter()
+        .partition(|d| fabric::is_fabric_key(&d.peer_id));
+    let peers_only = Observed {
+        deliveries: peers.into_iter().cloned().collect(),
+        ..obs.clone()
+    };
+    let mut report = check(&peers_only);
+    fabric::check(obs, fabric, &theirs, &mut report);
+    report
+}
+
 /// The values a peer had after record `r`, replaying its records in version order.
 fn replayed_values(records: &[&Record], r: &Record) -> Option<Values> {
     let mut cur: Option<Values> = None;
@@ -526,6 +587,15 @@ impl fmt::Display for Report {
             self.duplicate_deliveries,
             self.violations.len()
         )?;
+        if self.fabric_subjects > 0 {
+            write!(
+                f,
+                "; beyond sessions: {} endpoints, route servers, routes and advertisements, {} transitions, {} notifications",
+                self.fabric_subjects,
+                self.fabric_transitions_checked,
+                self.fabric_notifications_checked
+            )?;
+        }
         for v in &self.violations {
             write!(f, "\n  {v}")?;
         }
@@ -574,6 +644,7 @@ mod tests {
                 .collect(),
             notification_state: n.into(),
             pending: false,
+            event: String::new(),
         }
     }
 
@@ -613,16 +684,7 @@ mod tests {
                 ),
             ],
             state_versions: [(P.to_string(), 3)].into(),
-            deliveries: vec![
-                Delivery {
-                    peer_id: P.into(),
-                    version: 2,
-                },
-                Delivery {
-                    peer_id: P.into(),
-                    version: 3,
-                },
-            ],
+            deliveries: vec![Delivery::of(P, 2), Delivery::of(P, 3)],
             cycles: [1400, 2400, 3400]
                 .iter()
                 .map(|&s| CycleRun {
@@ -651,6 +713,8 @@ mod tests {
                 Violation::Duplicate { .. } => "duplicate",
                 Violation::Unexpected { .. } => "unexpected",
                 Violation::LeftPending { .. } => "pending",
+                Violation::WrongEvent { .. } => "event",
+                Violation::RecoveryWithoutAlert { .. } => "recovery",
             })
             .collect()
     }
@@ -715,10 +779,7 @@ mod tests {
         assert!(r.violations.is_empty(), "{r}");
         assert_eq!(r.duplicate_deliveries, 1);
         let mut obs = good();
-        obs.deliveries.push(Delivery {
-            peer_id: P.into(),
-            version: 1,
-        });
+        obs.deliveries.push(Delivery::of(P, 1));
         assert_eq!(kinds(&obs), ["unexpected"]);
     }
 
@@ -768,16 +829,7 @@ mod tests {
             ),
         ];
         obs.state_versions.insert(P.into(), 4);
-        obs.deliveries = vec![
-            Delivery {
-                peer_id: P.into(),
-                version: 2,
-            },
-            Delivery {
-                peer_id: P.into(),
-                version: 4,
-            },
-        ];
+        obs.deliveries = vec![Delivery::of(P, 2), Delivery::of(P, 4)];
         assert!(kinds(&obs).contains(&"phantom"), "{:?}", kinds(&obs));
     }
 
@@ -848,12 +900,7 @@ mod tests {
         obs.changes
             .insert(4, change(2740, vals("available", "down", "up")));
         obs.changes[5].at_ms = 3000;
-        obs.deliveries = (2..=5)
-            .map(|version| Delivery {
-                peer_id: P.into(),
-                version,
-            })
-            .collect();
+        obs.deliveries = (2..=5).map(|version| Delivery::of(P, version)).collect();
         obs.cycles = vec![
             CycleRun {
                 started_ms: 1400,
@@ -906,10 +953,7 @@ mod tests {
         ));
         obs.records.push(rec(5, 5500, "vanished", &[], "sent"));
         obs.state_versions.insert(P.into(), 5);
-        obs.deliveries.push(Delivery {
-            peer_id: P.into(),
-            version: 5,
-        });
+        obs.deliveries.push(Delivery::of(P, 5));
         obs.cycles.push(CycleRun {
             started_ms: 4400,
             ended_ms: 4600,
