@@ -1208,13 +1208,11 @@ async fn chaos_seed_11_an_older_listing_is_never_recorded_after_a_newer_change()
 }
 
 /// The lost-alert case the checker's completeness model looks for: what a peer advertises is
-/// counted on its route server's record, and `peer.no-routes` is raised when that count goes
-/// from more than 0 to 0 with the session up; if a run records the route server's new count
-/// (0) but not the peer's own record (here its write fails every attempt; a kill between the
-/// two writes does the same), the next run compares with the count already 0 and never raises
-/// the alert. Ignored while the poller has that bug: see docs/reliability.md.
+/// counted on its route server's record, a first silent reading leaves a 0 there, and
+/// `peer.no-routes` is raised by the next cycle that finds it still silent. If that cycle's
+/// write of the peer's own record fails (here on every attempt; a kill does the same), the
+/// cycle after it must still raise the alert.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the poller loses this peer.no-routes: docs/reliability.md, What the campaign found"]
 async fn chaos_a_silence_whose_own_record_failed_is_still_alerted() {
     let stack = Stack::new().await;
     let proxy = Emulator::fault_proxy(&project_python(), moto().endpoint())
@@ -1244,16 +1242,13 @@ async fn chaos_a_silence_whose_own_record_failed_is_still_alerted() {
         &format!("/_sim/peers/{backup}/routes"),
         Some(json!({"routes": []})),
     );
-    // The first write (the route server's) is held, then written; the second (the peer's
-    // own record) fails on every attempt.
-    ok(
-        px,
-        "POST",
-        "/_proxy/faults",
-        Some(
-            json!({"operation": "TransactWriteItems", "kind": "delay", "delayMs": 1000, "count": 1}),
-        ),
-    );
+    // The first silent reading: the route server's count goes to 0, nothing is alerted yet.
+    assert!(run(&stack).await, "see {}", log.display());
+    let counted = stack.routing_history().await.iter().any(|i| {
+        s(i, "RouteServerPeerId").starts_with("rs-") && s(i, "AdvertisedRoutesTo").ends_with(": 0")
+    });
+    assert!(counted, "the route server's count was to be written first");
+    // The confirming cycle's write of the peer's own record fails on every attempt.
     ok(
         px,
         "POST",
@@ -1263,10 +1258,6 @@ async fn chaos_a_silence_whose_own_record_failed_is_still_alerted() {
     assert!(!run(&stack).await, "the peer's record was to fail");
     // Clears what is left armed as well.
     ok(px, "DELETE", "/_proxy/chaos", None);
-    let counted = stack.routing_history().await.iter().any(|i| {
-        s(i, "RouteServerPeerId").starts_with("rs-") && s(i, "AdvertisedRoutesTo").ends_with(": 0")
-    });
-    assert!(counted, "the route server's count was to be written first");
     assert!(run(&stack).await, "see {}", log.display());
     let alerted = stack
         .routing_history()
@@ -1282,9 +1273,9 @@ async fn chaos_a_silence_whose_own_record_failed_is_still_alerted() {
 /// What CHAOS_SEED=3 showed: a run lists the peers (a peer's session up), the peer's session
 /// goes down, which withdraws its routes, and the run then reads the routing database (read
 /// beside the listing, here held 2.5 s by the simulator): a session "up" with no routes, a
-/// false `peer.no-routes`. Ignored while the poller has that bug: see docs/reliability.md.
+/// false `peer.no-routes` unless one silent reading is not enough (it is not: the next cycle
+/// must confirm it).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the poller raises this false peer.no-routes: docs/reliability.md, What the campaign found"]
 async fn chaos_seed_3_a_session_that_drops_during_the_read_is_no_silence() {
     let stack = Stack::new().await;
     let sim = stack.sim.endpoint();

@@ -278,6 +278,8 @@ string_enum!(
         AreRoutesPersisted => "AreRoutesPersisted",
         RouteServerPeerId => "RouteServerPeerId",
         NextHopIp => "NextHopIp",
+        AsPaths => "AsPaths",
+        Med => "Med",
         RouteTables => "RouteTables",
         AdvertisedRoutes => "AdvertisedRoutes",
     }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
-    Detail, EndpointSnapshot, Fabric, FabricRecord, FabricTransition, RouteServerSnapshot,
-    RouteSnapshot, Subject, peer_routes_key,
+    Detail, EndpointSnapshot, Fabric, FabricRecord, FabricTransition, PeerRoutesSnapshot,
+    RouteServerSnapshot, RouteSnapshot, Subject, peer_routes_key,
 };
 use crate::detect::{Prior, Proposed, Rules, apply_rules, owed};
 use crate::model::{Event, Field, FieldChange, Health, Severity, Timestamp, TransitionKind};
@@ -100,22 +100,28 @@ pub fn detect(
         }
         let key = peer_routes_key(&p.route_server_peer_id);
         let subject = Subject::PeerRoutes(p.clone());
+        // Silent in two cycles in a row with its session up: one reading is not enough,
+        // since the listing and the routing database are two reads (a session changing
+        // between them looks silent), and a session just up may not have advertised yet. The
+        // first one leaves a 0 on the route server's item; the second alerts, and a failed
+        // write of the peer's record is retried by the next cycle.
+        let confirmed = p.advertised == 0
+            && known
+                .get(&p.route_server_id)
+                .and_then(|r| match &r.subject {
+                    Subject::RouteServer(rs) => rs.advertised.get(&p.route_server_peer_id),
+                    _ => None,
+                })
+                == Some(&0);
         let t = match known.get(&key).filter(|r| r.present) {
-            Some(prev) if health(&prev.subject) != health(&subject) => {
+            Some(prev) if prev.health == Health::Degraded && p.advertised > 0 => {
+                Some(changed(prev, subject, observed_at, rules))
+            }
+            Some(prev) if prev.health == Health::Healthy && confirmed => {
                 Some(changed(prev, subject, observed_at, rules))
             }
             Some(prev) => follow_up(prev, observed_at, rules),
-            None if p.advertised == 0 => {
-                let before = known
-                    .get(&p.route_server_id)
-                    .and_then(|r| match &r.subject {
-                        Subject::RouteServer(rs) => rs.advertised.get(&p.route_server_peer_id),
-                        _ => None,
-                    })
-                    .copied()
-                    .filter(|n| *n > 0);
-                before.map(|n| silent(known.get(&key), n, subject, observed_at, rules))
-            }
+            None if confirmed => Some(silent(known.get(&key), subject, observed_at, rules)),
             None => None,
         };
         seen.insert(key);
@@ -185,6 +191,11 @@ fn changes(prev: Option<&Subject>, now: &Subject) -> Vec<FieldChange> {
                 (
                     Field::NextHopIp,
                     r.fib.as_ref().map(|f| f.next_hop_ip.clone()),
+                ),
+                (Field::AsPaths, r.fib.as_ref().map(|f| f.as_paths.join(" "))),
+                (
+                    Field::Med,
+                    r.fib.as_ref().and_then(|f| f.med).map(|m| m.to_string()),
                 ),
                 (
                     Field::RouteTables,
@@ -277,8 +288,13 @@ fn judge(prev: &FabricRecord, now: &Subject, health_to: Health) -> (Event, Sever
         (event, severity, false)
     };
     match (&prev.subject, now) {
-        (_, Subject::Endpoint(e)) => match health_to {
-            Health::Down | Health::Degraded if health_to != prev.health => {
+        (before, Subject::Endpoint(e)) => match health_to {
+            // A new trouble state alerts even within the same health (failing, then
+            // delete-failed).
+            Health::Down | Health::Degraded
+                if health_to != prev.health
+                    || matches!(before, Subject::Endpoint(b) if b.state != e.state) =>
+            {
                 let (event, severity) = endpoint_trouble(e);
                 (event, severity, false)
             }
@@ -304,8 +320,11 @@ fn judge(prev: &FabricRecord, now: &Subject, health_to: Health) -> (Event, Sever
                 (h, Health::Down) if h != Health::Down => {
                     (Event::RouteLost, Severity::Critical, false)
                 }
-                (Health::Down, Health::Healthy | Health::Degraded) => {
-                    recovered(Event::RouteRestored)
+                (Health::Down, Health::Healthy) => recovered(Event::RouteRestored),
+                // Back, but a route table rejects it: traffic still does not go there. The
+                // rejection's warning takes over the loss's thread.
+                (Health::Down, Health::Degraded) => {
+                    (Event::RouteRejected, Severity::Warning, false)
                 }
                 (h, Health::Degraded) if h != Health::Degraded => {
                     (Event::RouteRejected, Severity::Warning, moved)
@@ -398,26 +417,29 @@ fn advertised(
                 .collect()
         })
         .unwrap_or_default();
-    // Only peers that advertise something: a fleet without routes keeps an empty map, and a
+    // Only peers that advertise or did: a fleet without routes keeps an empty map, and a
     // peer's session or listing changing does not touch it.
     for p in fabric
         .advertising
         .iter()
         .filter(|p| p.route_server_id == route_server_id)
     {
-        if p.advertised > 0 {
+        // A peer that advertised and now advertises nothing keeps a 0: its silence is
+        // confirmed by the next cycle (see `detect`).
+        if p.advertised > 0 || silent_before(was, p) {
             out.insert(p.route_server_peer_id.clone(), p.advertised);
-        } else {
-            out.remove(&p.route_server_peer_id);
         }
     }
     out
 }
 
-/// A peer that advertised `before` routes advertises none, its session up: `peer.no-routes`.
+fn silent_before(was: Option<&RouteServerSnapshot>, p: &PeerRoutesSnapshot) -> bool {
+    was.is_some_and(|w| w.advertised.contains_key(&p.route_server_peer_id))
+}
+
+/// A peer that advertised routes advertises none, its session up: `peer.no-routes`.
 fn silent(
     gone_before: Option<&FabricRecord>,
-    before: u32,
     now: Subject,
     observed_at: Timestamp,
     rules: &Rules,
@@ -429,7 +451,7 @@ fn silent(
         observed_at,
         changes: vec![FieldChange {
             field: Field::AdvertisedRoutes,
-            from: Some(before.to_string()),
+            from: None,
             to: Some("0".into()),
         }],
         health_to: Health::Degraded,

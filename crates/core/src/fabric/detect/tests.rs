@@ -307,27 +307,31 @@ fn a_peer_that_withdraws_everything_with_its_session_up() {
     let mut run = Run::new();
     let mut f = healthy();
     f.advertising[1] = advertises("rsp-b", 0);
+    // The first silent reading is recorded on the route server, not alerted.
     let out = run.after(&f);
     assert_eq!(
         events(&out),
-        [
-            (RS.to_string(), "route-server.changed", Severity::Info),
-            (
-                "routes#rsp-b".to_string(),
-                "peer.no-routes",
-                Severity::Warning
-            )
-        ]
+        [(RS.to_string(), "route-server.changed", Severity::Info)]
     );
-    let silent = &out[1];
+    let c = &out[0].changes[0];
+    assert_eq!(
+        (c.from.as_deref(), c.to.as_deref()),
+        (Some("rsp-b: 1"), Some("rsp-b: 0"))
+    );
+    // Silent again a cycle later: confirmed.
+    let out = run.cycle(&f);
+    assert_eq!(
+        events(&out),
+        [(
+            "routes#rsp-b".to_string(),
+            "peer.no-routes",
+            Severity::Warning
+        )]
+    );
+    let silent = &out[0];
     assert_eq!(silent.detail.route_server_peer_id.as_deref(), Some("rsp-b"));
     assert_eq!(silent.peers(), ["rsp-b"]);
     assert_eq!(silent.health_from, Some(Health::Healthy));
-    let c = &silent.changes[0];
-    assert_eq!(
-        (c.field, c.from.as_deref(), c.to.as_deref()),
-        (Field::AdvertisedRoutes, Some("1"), Some("0"))
-    );
     let back = run.cycle(&healthy());
     assert_eq!(
         events(&back),
@@ -341,9 +345,75 @@ fn a_peer_that_withdraws_everything_with_its_session_up() {
         ]
     );
     // Silent again: the same record, its next version.
+    run.cycle(&f);
     let again = run.cycle(&f);
-    assert_eq!(again[1].event, Event::PeerNoRoutes);
-    assert_eq!(again[1].version(), 3);
+    assert_eq!(again[0].event, Event::PeerNoRoutes);
+    assert_eq!(again[0].version(), 3);
+}
+
+#[test]
+fn one_silent_reading_between_two_with_routes_alerts_nothing() {
+    let mut run = Run::new();
+    let mut f = healthy();
+    f.advertising[1] = advertises("rsp-b", 0);
+    run.after(&f);
+    let back = run.cycle(&healthy());
+    assert!(
+        back.iter()
+            .all(|t| t.notification == NotificationState::NotRequired)
+    );
+    assert!(!run.known.contains_key("routes#rsp-b"));
+}
+
+#[test]
+fn a_lost_prefix_back_but_rejected_is_a_rejection() {
+    let mut run = Run::new();
+    let mut f = healthy();
+    f.routes.remove(1);
+    run.after(&f);
+    let mut g = healthy();
+    g.routes[1] = route(
+        "10.1.0.0/16",
+        "rsp-a",
+        &[("rtb-a", "installed"), ("rtb-b", "rejected")],
+    );
+    let out = run.cycle(&g);
+    assert_eq!(out[0].event, Event::RouteRejected);
+    assert_eq!(out[0].severity, Severity::Warning);
+    assert_eq!(out[0].record.open_alert, Some(Severity::Warning));
+    let out = run.cycle(&healthy());
+    assert_eq!(
+        (out[0].event, out[0].severity),
+        (Event::RouteInstalled, Severity::Recovery)
+    );
+}
+
+#[test]
+fn failing_then_delete_failed_alerts_each() {
+    let mut run = Run::new();
+    let mut f = healthy();
+    f.endpoints[0] = endpoint("failing", None);
+    run.after(&f);
+    f.endpoints[0] = endpoint("delete-failed", None);
+    let out = run.cycle(&f);
+    assert_eq!(
+        (out[0].event, out[0].notification),
+        (Event::EndpointDeleteFailed, NotificationState::Pending)
+    );
+}
+
+#[test]
+fn an_as_path_or_med_change_is_named() {
+    let mut run = Run::new();
+    let mut f = healthy();
+    if let Some(fib) = f.routes[0].fib.as_mut() {
+        fib.as_paths = vec!["65001".into(), "65001".into()];
+        fib.med = Some(20);
+    }
+    let out = run.after(&f);
+    let fields: Vec<Field> = out[0].changes.iter().map(|c| c.field).collect();
+    assert_eq!(fields, [Field::AsPaths, Field::Med]);
+    assert_eq!(out[0].event, Event::RouteChanged);
 }
 
 #[test]
