@@ -97,7 +97,6 @@ struct Tally {
     notifications: u64,
     duplicates: u64,
     missed_under_overlap: u64,
-    silences_across_a_session_change: u64,
     fabric_subjects: u64,
     fabric_transitions: u64,
     fabric_notifications: u64,
@@ -120,7 +119,6 @@ impl Tally {
         self.notifications += other.notifications;
         self.duplicates += other.duplicates;
         self.missed_under_overlap += other.missed_under_overlap;
-        self.silences_across_a_session_change += other.silences_across_a_session_change;
         self.fabric_subjects += other.fabric_subjects;
         self.fabric_transitions += other.fabric_transitions;
         self.fabric_notifications += other.fabric_notifications;
@@ -181,10 +179,6 @@ impl Tally {
         rows.push((
             "values lost to a stale overlapping write (excused; CHAOS_STRICT=1: violations)".into(),
             self.missed_under_overlap.to_string(),
-        ));
-        rows.push((
-            "false peer.no-routes: session moved between listing and routing read (poller bug; excused; CHAOS_STRICT=1: violations)".into(),
-            self.silences_across_a_session_change.to_string(),
         ));
         rows.push(("violations".into(), self.violations.len().to_string()));
         let mut out = String::from("| fault campaign | |\n|---|---:|\n");
@@ -799,7 +793,6 @@ async fn run_seed(seed: u64, plan: Plan) -> Tally {
         .collect();
     tally.duplicates = report.duplicate_deliveries as u64;
     tally.missed_under_overlap = report.missed_under_overlap as u64;
-    tally.silences_across_a_session_change = report.silences_across_a_session_change as u64;
     if !report.violations.is_empty() {
         // Everything the checker read, to see what happened.
         let dump = log_dir.join(format!("seed-{seed}.observed.txt"));

@@ -106,9 +106,7 @@ pub struct Observed {
     /// that hid a publish's outcome or failed a write after a publish (see [`check`]).
     pub ambiguous_events: u64,
     /// Excuse a missed value when a run that started before it was still running alongside the
-    /// cycle that saw it (see [`check`]): counted in [`Report::missed_under_overlap`] instead;
-    /// and, beyond sessions, a silence read across a session change (counted in
-    /// [`Report::silences_across_a_session_change`]).
+    /// cycle that saw it (see [`check`]): counted in [`Report::missed_under_overlap`] instead.
     pub excuse_stale_overlap: bool,
 }
 
@@ -195,10 +193,6 @@ pub struct Report {
     /// Values a completed cycle saw but the history did not keep, because an overlapping run
     /// with an older listing wrote after that cycle read the state (excused when asked).
     pub missed_under_overlap: usize,
-    /// `peer.no-routes` records of a silence no span showed, written by a run during which the
-    /// peer's session moved (the poller's split read of sessions and routes; excused like
-    /// [`Report::missed_under_overlap`], a violation when not).
-    pub silences_across_a_session_change: usize,
     /// Endpoints, route servers, routes and advertisements ([`check_all`]).
     pub fabric_subjects: usize,
     pub fabric_transitions_checked: usize,
