@@ -219,42 +219,74 @@ fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+/// One row of the timeline: its label on the left, its identifying data attributes.
+fn row(class: &str, label: &str, data: [(&str, &str); 2], left: f64, y: f64) -> Group {
+    let mut g = Group::new().set("class", class);
+    for (name, value) in data {
+        g = g.set(name, clean(value));
+    }
+    g.set("transform", format!("translate({left},{y})")).add(
+        text(clean(label))
+            .set("class", "label")
+            .set("x", -8)
+            .set("y", 15)
+            .set("text-anchor", "end"),
+    )
+}
+
+/// One coloured stretch of a row: `state` (under the data attribute `attr`) from `from` to
+/// `to`, titled with who it is of and how long it lasted.
+#[allow(clippy::too_many_arguments)]
+fn segment(
+    scale: &Scale,
+    who: &str,
+    attr: &str,
+    state: &str,
+    from: Timestamp,
+    to: Timestamp,
+    millis: i64,
+    colour: &str,
+) -> Rectangle {
+    let (x0, x1) = (scale.x(from), scale.x(to));
+    let title = format!(
+        "{who}: {state} from {from} to {to} ({})",
+        humanise_secs_f64(millis as f64 / 1000.0)
+    );
+    Rectangle::new()
+        .set("class", format!("segment {state}"))
+        .set(attr, state)
+        .set("data-from", from.to_string())
+        .set("data-to", to.to_string())
+        .set("x", x0)
+        .set("y", 4)
+        .set("width", round(x1 - x0))
+        .set("height", BAR_HEIGHT)
+        .set("fill", colour)
+        .add(Title::new(clean(&title)))
+}
+
 fn peer_row(p: &PeerReport, scale: &Scale, left: f64, y: f64) -> Group {
-    let mut g = Group::new()
-        .set("class", "peer")
-        .set("data-peer-id", clean(&p.route_server_peer_id))
-        .set("data-route-server-id", clean(&p.route_server_id))
-        .set("transform", format!("translate({left},{y})"))
-        .add(
-            text(clean(&p.route_server_peer_id))
-                .set("class", "label")
-                .set("x", -8)
-                .set("y", 15)
-                .set("text-anchor", "end"),
-        );
+    let mut g = row(
+        "peer",
+        &p.route_server_peer_id,
+        [
+            ("data-peer-id", &p.route_server_peer_id),
+            ("data-route-server-id", &p.route_server_id),
+        ],
+        left,
+        y,
+    );
     for s in &p.timeline {
-        let (x0, x1) = (scale.x(s.from), scale.x(s.to));
-        let title = format!(
-            "{}: {} from {} to {} ({})",
-            p.route_server_peer_id,
-            s.health,
+        g = g.add(segment(
+            scale,
+            &p.route_server_peer_id,
+            "data-health",
+            s.health.as_str(),
             s.from,
             s.to,
-            humanise_secs_f64(s.millis() as f64 / 1000.0)
-        );
-        g = g.add(
-            Rectangle::new()
-                .set("class", format!("segment {}", s.health))
-                .set("data-health", s.health.as_str())
-                .set("data-from", s.from.to_string())
-                .set("data-to", s.to.to_string())
-                .set("x", x0)
-                .set("y", 4)
-                .set("width", round(x1 - x0))
-                .set("height", BAR_HEIGHT)
-                .set("fill", fill(s.health))
-                .add(Title::new(clean(&title))),
-        );
+            s.millis(),
+            fill(s.health),
+        ));
     }
     let open = p.open_outage.as_ref().map_or(String::new(), |o| {
         format!(
@@ -278,41 +310,24 @@ fn peer_row(p: &PeerReport, scale: &Scale, left: f64, y: f64) -> Group {
 }
 
 fn route_row(r: &RouteReport, rs_id: &str, scale: &Scale, left: f64, y: f64) -> Group {
-    let mut g = Group::new()
-        .set("class", "route")
-        .set("data-prefix", clean(&r.prefix))
-        .set("data-route-server-id", clean(rs_id))
-        .set("transform", format!("translate({left},{y})"))
-        .add(
-            text(clean(&r.prefix))
-                .set("class", "label")
-                .set("x", -8)
-                .set("y", 15)
-                .set("text-anchor", "end"),
-        );
+    let mut g = row(
+        "route",
+        &r.prefix,
+        [("data-prefix", &r.prefix), ("data-route-server-id", rs_id)],
+        left,
+        y,
+    );
     for s in &r.timeline {
-        let (x0, x1) = (scale.x(s.from), scale.x(s.to));
-        let title = format!(
-            "{}: {} from {} to {} ({})",
-            r.prefix,
-            s.state,
+        g = g.add(segment(
+            scale,
+            &r.prefix,
+            "data-state",
+            s.state.as_str(),
             s.from,
             s.to,
-            humanise_secs_f64(s.millis() as f64 / 1000.0)
-        );
-        g = g.add(
-            Rectangle::new()
-                .set("class", format!("segment {}", s.state))
-                .set("data-state", s.state.as_str())
-                .set("data-from", s.from.to_string())
-                .set("data-to", s.to.to_string())
-                .set("x", x0)
-                .set("y", 4)
-                .set("width", round(x1 - x0))
-                .set("height", BAR_HEIGHT)
-                .set("fill", route_fill(s.state))
-                .add(Title::new(clean(&title))),
-        );
+            s.millis(),
+            route_fill(s.state),
+        ));
     }
     // Markers after the segments, so that they are drawn over them.
     for f in &r.failover_events {

@@ -352,6 +352,9 @@ pub(crate) struct Prior<'a> {
     pub open_alert: Option<Severity>,
     pub present: bool,
     pub alerting: &'a AlertState,
+    pub first_seen_at: Timestamp,
+    pub last_changed_at: Timestamp,
+    pub version: u64,
 }
 
 impl<'a> Prior<'a> {
@@ -361,6 +364,44 @@ impl<'a> Prior<'a> {
             open_alert: r.open_alert,
             present: r.present,
             alerting: &r.alerting,
+            first_seen_at: r.first_seen_at,
+            last_changed_at: r.last_changed_at,
+            version: r.version,
+        }
+    }
+}
+
+/// What a transition and its new record derive from the previous record, the same for
+/// every subject: times, version and the optimistic-concurrency guard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Books {
+    pub first_seen_at: Timestamp,
+    pub last_changed_at: Timestamp,
+    pub version: u64,
+    pub health_from: Option<Health>,
+    pub previous_observed_at: Option<Timestamp>,
+    pub previous_duration_seconds: Option<i64>,
+    pub expected_version: Option<u64>,
+}
+
+impl Books {
+    pub fn after(prev: Option<&Prior>, kind: TransitionKind, observed_at: Timestamp) -> Books {
+        let rule_only = matches!(
+            kind,
+            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
+        );
+        Books {
+            first_seen_at: prev.map_or(observed_at, |p| p.first_seen_at),
+            // The fields did not change for a reminder, a settling or a mute's end.
+            last_changed_at: match prev {
+                Some(p) if rule_only => p.last_changed_at,
+                _ => observed_at,
+            },
+            version: prev.map_or(1, |p| p.version + 1),
+            health_from: prev.filter(|p| p.present).map(|p| p.health),
+            previous_observed_at: prev.map(|p| p.last_changed_at),
+            previous_duration_seconds: prev.map(|p| observed_at.seconds_since(p.last_changed_at)),
+            expected_version: prev.map(|p| p.version),
         }
     }
 }
@@ -524,20 +565,13 @@ impl Build<'_> {
             },
             rules,
         );
-        let rule_only = matches!(
-            self.kind,
-            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
-        );
+        let books = Books::after(prior.as_ref(), self.kind, self.observed_at);
         let record = PeerRecord {
             peer,
-            first_seen_at: self.prev.map_or(self.observed_at, |p| p.first_seen_at),
-            // The fields did not change for a reminder, a settling or a mute's end.
-            last_changed_at: match self.prev {
-                Some(p) if rule_only => p.last_changed_at,
-                _ => self.observed_at,
-            },
+            first_seen_at: books.first_seen_at,
+            last_changed_at: books.last_changed_at,
             present,
-            version: self.prev.map_or(1, |p| p.version + 1),
+            version: books.version,
             health: self.health_to,
             open_alert: ruled.open_alert,
             alerting: ruled.alerting,
@@ -546,16 +580,14 @@ impl Build<'_> {
             kind: self.kind,
             observed_at: self.observed_at,
             changes: self.changes,
-            health_from: self.prev.filter(|p| p.present).map(|p| p.health),
+            health_from: books.health_from,
             health_to: self.health_to,
             severity: ruled.severity,
             event: ruled.event,
             notification: ruled.notification,
-            previous_observed_at: self.prev.map(|p| p.last_changed_at),
-            previous_duration_seconds: self
-                .prev
-                .map(|p| self.observed_at.seconds_since(p.last_changed_at)),
-            expected_version: self.prev.map(|p| p.version),
+            previous_observed_at: books.previous_observed_at,
+            previous_duration_seconds: books.previous_duration_seconds,
+            expected_version: books.expected_version,
             record,
         }
     }

@@ -8,7 +8,7 @@ use super::{
     Detail, EndpointSnapshot, Fabric, FabricRecord, FabricTransition, PeerRoutesSnapshot,
     RouteServerSnapshot, RouteSnapshot, Subject, peer_routes_key,
 };
-use crate::detect::{Prior, Proposed, Rules, apply_rules, owed};
+use crate::detect::{Books, Prior, Proposed, Rules, apply_rules, owed};
 use crate::model::{Event, Field, FieldChange, Health, Severity, Timestamp, TransitionKind};
 use crate::mute::{MUTE_TAG, MuteTarget};
 
@@ -652,6 +652,9 @@ fn prior(r: &FabricRecord) -> Prior<'_> {
         open_alert: r.open_alert,
         present: r.present,
         alerting: &r.alerting,
+        first_seen_at: r.first_seen_at,
+        last_changed_at: r.last_changed_at,
+        version: r.version,
     }
 }
 
@@ -693,19 +696,13 @@ impl Build<'_> {
             ruled.alerting.alerted_at = before.and_then(|p| p.alerting.alerted_at);
             ruled.alerting.reminders_sent = before.map_or(0, |p| p.alerting.reminders_sent);
         }
-        let rule_only = matches!(
-            self.kind,
-            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
-        );
+        let books = Books::after(prior.as_ref(), self.kind, self.observed_at);
         let record = FabricRecord {
             subject,
-            first_seen_at: self.prev.map_or(self.observed_at, |p| p.first_seen_at),
-            last_changed_at: match self.prev {
-                Some(p) if rule_only => p.last_changed_at,
-                _ => self.observed_at,
-            },
+            first_seen_at: books.first_seen_at,
+            last_changed_at: books.last_changed_at,
             present,
-            version: self.prev.map_or(1, |p| p.version + 1),
+            version: books.version,
             health: self.health_to,
             open_alert: ruled.open_alert,
             alerting: ruled.alerting,
@@ -714,16 +711,14 @@ impl Build<'_> {
             kind: self.kind,
             observed_at: self.observed_at,
             changes: self.changes,
-            health_from: self.prev.filter(|p| p.present).map(|p| p.health),
+            health_from: books.health_from,
             health_to: self.health_to,
             severity: ruled.severity,
             event: ruled.event,
             notification: ruled.notification,
-            previous_observed_at: self.prev.map(|p| p.last_changed_at),
-            previous_duration_seconds: self
-                .prev
-                .map(|p| self.observed_at.seconds_since(p.last_changed_at)),
-            expected_version: self.prev.map(|p| p.version),
+            previous_observed_at: books.previous_observed_at,
+            previous_duration_seconds: books.previous_duration_seconds,
+            expected_version: books.expected_version,
             detail: self.detail,
             record,
         }
