@@ -562,6 +562,7 @@ impl Build<'_> {
                 present,
                 muted,
                 moved: false,
+                news: false,
             },
             rules,
         );
@@ -608,6 +609,9 @@ pub(crate) struct Proposed {
     pub muted: bool,
     /// Counts for flap detection though the health stays (a route failing over).
     pub moved: bool,
+    /// News, not a state (a failover onto a healthy route): it opens nothing for a recovery
+    /// to close, and leaves what was open as it was.
+    pub news: bool,
 }
 
 /// What the alert rules decide.
@@ -673,7 +677,10 @@ pub(crate) fn apply_rules(prev: Option<&Prior>, p: Proposed, rules: &Rules) -> R
     }
 
     let notify = !suppressed && rules.notifies(severity, open_before);
+    // News keeps its own event unless the rules made it another (flapping).
+    let news = p.news && event == p.event;
     let open_alert = match severity {
+        _ if news => open_before,
         _ if suppressed => open_before
             .filter(|_| p.health_to != Health::Healthy || alerting.flapping_since.is_some()),
         Severity::Critical | Severity::Warning if notify => Some(severity),
@@ -682,7 +689,7 @@ pub(crate) fn apply_rules(prev: Option<&Prior>, p: Proposed, rules: &Rules) -> R
         _ if p.health_to == Health::Healthy => None,
         _ => open_before,
     };
-    if notify && alert && p.kind != TransitionKind::Reminder {
+    if notify && alert && p.kind != TransitionKind::Reminder && !news {
         alerting.alerted_at = Some(p.observed_at);
         alerting.reminders_sent = 0;
     }

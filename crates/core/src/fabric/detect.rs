@@ -674,7 +674,7 @@ impl Build<'_> {
     fn finish(self, subject: Subject, present: bool, rules: &Rules) -> FabricTransition {
         let prior = self.prev.map(prior);
         let muted = muted(rules, &subject, self.observed_at);
-        let mut ruled = apply_rules(
+        let ruled = apply_rules(
             prior.as_ref(),
             Proposed {
                 kind: self.kind,
@@ -686,16 +686,11 @@ impl Build<'_> {
                 present,
                 muted,
                 moved: self.moved,
+                // A failover onto a healthy route is news, not a state.
+                news: self.event == Event::RouteFailover && self.health_to == Health::Healthy,
             },
             rules,
         );
-        // A failover is news, not a state: nothing stays open for it to close.
-        if ruled.event == Event::RouteFailover && self.health_to == Health::Healthy {
-            let before = self.prev.filter(|p| p.present);
-            ruled.open_alert = before.and_then(|p| p.open_alert);
-            ruled.alerting.alerted_at = before.and_then(|p| p.alerting.alerted_at);
-            ruled.alerting.reminders_sent = before.map_or(0, |p| p.alerting.reminders_sent);
-        }
         let books = Books::after(prior.as_ref(), self.kind, self.observed_at);
         let record = FabricRecord {
             subject,
