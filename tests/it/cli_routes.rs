@@ -205,6 +205,7 @@ fn peer_discovered(peer: &str, rs: &str, at: &str) -> Transition {
     Transition {
         kind: TransitionKind::Discovered,
         observed_at: t(at),
+        source: peerwatch_core::model::Source::Poll,
         changes: vec![FieldChange {
             field: Field::State,
             from: None,

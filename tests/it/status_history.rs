@@ -1001,6 +1001,7 @@ fn flap(peer: &str, rs: &str, at: Timestamp, version: u64, with_reason: bool) ->
     Transition {
         kind: TransitionKind::Changed,
         observed_at: at,
+        source: peerwatch_core::model::Source::Poll,
         changes: vec![FieldChange {
             field: Field::BgpStatus,
             from: Some(from.into()),
@@ -1035,6 +1036,7 @@ fn flap(peer: &str, rs: &str, at: Timestamp, version: u64, with_reason: bool) ->
             present: true,
             version,
             health: health_to,
+            sessions_changed_at: Default::default(),
             open_alert: None,
             alerting: Default::default(),
         },

@@ -10,14 +10,18 @@
 //! - [`mutes`]: the mutes stored beside the peers;
 //! - [`history`]: the recorded history read back;
 //! - [`publish`]: one SNS `Publish` of a rendered notification;
-//! - [`cycle`]: one poll cycle, the same for the Lambda and `peerwatch poll`.
+//! - [`cycle`]: one poll cycle, the same for the Lambda and `peerwatch poll`;
+//! - [`peer_logs`]: the log consumer, peer log records applied through the same store;
+//! - [`logging`]: peer logging turned on and off (CloudWatch Logs vended delivery).
 
 pub mod config;
 pub mod cycle;
 pub mod dynamo;
 pub mod history;
 pub mod listing;
+pub mod logging;
 pub mod mutes;
+pub mod peer_logs;
 pub mod publish;
 pub mod routing;
 pub mod sdk;

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use peerwatch_core::fabric::{FabricRecord, is_fabric_key};
 use peerwatch_core::model::{
-    AlertState, Event, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot, Severity,
-    Timestamp, Transition, TransitionKind,
+    AlertState, ChangeWindow, Event, FieldChange, Health, NotificationState, PeerRecord,
+    PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp, Transition, TransitionKind,
 };
 use peerwatch_core::mute::MuteRecord;
 use peerwatch_core::render::Notification;
@@ -228,6 +228,7 @@ impl Store {
                 route_server_id: &peer.route_server_id,
                 kind: tr.kind,
                 observed_at: tr.observed_at,
+                source: tr.source,
                 changes: &tr.changes,
                 previous_observed_at: tr.previous_observed_at,
                 previous_duration_seconds: tr.previous_duration_seconds,
@@ -249,7 +250,8 @@ impl Store {
         item.s("RouteServerPeerId", h.key)
             .s("ObservedAt", h.observed_at.to_string())
             .opt_s("RouteServerId", Some(h.route_server_id))
-            .s("Kind", h.kind.as_str());
+            .s("Kind", h.kind.as_str())
+            .s("Source", h.source.as_str());
         for c in h.changes {
             let name = c.field.as_str();
             item.opt_s(&format!("{name}From"), c.from.as_deref())
@@ -407,6 +409,7 @@ pub(crate) struct Head<'a> {
     pub route_server_id: &'a str,
     pub kind: TransitionKind,
     pub observed_at: Timestamp,
+    pub source: Source,
     pub changes: &'a [FieldChange],
     pub previous_observed_at: Option<Timestamp>,
     pub previous_duration_seconds: Option<i64>,
@@ -471,8 +474,45 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
     if let Some(asn) = p.peer_asn {
         item.n("PeerAsn", asn);
     }
+    for (name, w) in [
+        ("BgpStatus", r.sessions_changed_at.bgp),
+        ("BfdStatus", r.sessions_changed_at.bfd),
+    ] {
+        if let Some(w) = w {
+            item.s(&format!("{name}ChangedAt"), w.at.to_string()).opt_s(
+                &format!("{name}ChangedAfter"),
+                w.after.map(|a| a.to_string()).as_deref(),
+            );
+        }
+    }
     item.0.insert("Tags".into(), string_map(p.tags.iter()));
     item.0
+}
+
+fn sessions_changed_at(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<SessionsChangedAt, String> {
+    let time = |k: String| {
+        s(item, &k)
+            .map(|v| {
+                v.parse::<Timestamp>()
+                    .map_err(|e| format!("{k} is not a timestamp: {e}"))
+            })
+            .transpose()
+    };
+    let window = |name: &str| -> Result<Option<ChangeWindow>, String> {
+        Ok(match time(format!("{name}ChangedAt"))? {
+            Some(at) => Some(ChangeWindow {
+                at,
+                after: time(format!("{name}ChangedAfter"))?,
+            }),
+            None => None,
+        })
+    };
+    Ok(SessionsChangedAt {
+        bgp: window("BgpStatus")?,
+        bfd: window("BfdStatus")?,
+    })
 }
 
 /// The bookkeeping every tracked item carries, peer or not.
@@ -611,6 +651,7 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<PeerRe
         last_changed_at: t.last_changed_at,
         present: t.present,
         version: t.version,
+        sessions_changed_at: sessions_changed_at(item)?,
         open_alert: t.open_alert,
         alerting: t.alerting,
         peer,
@@ -639,6 +680,15 @@ mod tests {
             last_changed_at: "2026-11-25T19:06:00.456Z".parse().unwrap(),
             present: false,
             version: 7,
+            sessions_changed_at: SessionsChangedAt {
+                bgp: Some(ChangeWindow {
+                    at: "2026-11-25T19:06:00.456Z".parse().unwrap(),
+                    after: Some("2026-11-25T19:05:00.123Z".parse().unwrap()),
+                }),
+                bfd: Some(ChangeWindow::exact(
+                    "2026-11-25T19:06:00.456Z".parse().unwrap(),
+                )),
+            },
             health: Health::Down,
             open_alert: Some(Severity::Critical),
             alerting: AlertState {

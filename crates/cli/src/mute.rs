@@ -675,6 +675,7 @@ mod tests {
             last_changed_at: t("2026-11-20T10:00:00Z"),
             present,
             version: 1,
+            sessions_changed_at: Default::default(),
             health: Health::Healthy,
             open_alert: None,
             alerting: Default::default(),

@@ -418,6 +418,7 @@ mod tests {
             last_changed_at: "2026-11-25T15:53:00.000Z".parse().unwrap(),
             present,
             version: 1,
+            sessions_changed_at: Default::default(),
             health,
             open_alert: None,
             alerting: Default::default(),

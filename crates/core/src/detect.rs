@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ids::RouteServerId;
 use crate::model::{
-    AlertState, Event, Field, FieldChange, Health, NotificationState, PeerRecord, PeerSnapshot,
-    Severity, Timestamp, Transition, TransitionKind,
+    AlertState, ChangeWindow, Event, Field, FieldChange, Health, NotificationState, PeerRecord,
+    PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp, Transition, TransitionKind,
 };
 use crate::mute::{MUTE_TAG, Mute, MuteTarget, tag_mute};
 
@@ -262,6 +262,7 @@ fn discovered(
         prev,
         kind: TransitionKind::Discovered,
         observed_at,
+        source: Source::Poll,
         changes,
         health_to,
         severity,
@@ -287,8 +288,28 @@ fn changed(
     if changes.is_empty() {
         return None;
     }
+    Some(changed_by(
+        prev,
+        peer.clone(),
+        changes,
+        observed_at,
+        Source::Poll,
+        rules,
+    ))
+}
+
+/// The transition of `prev` becoming `peer` by `changes`, however they were seen: the poll's
+/// diff, or a peer log record (crate::peer_logs), whose `from` may be implied by the record.
+pub(crate) fn changed_by(
+    prev: &PeerRecord,
+    peer: PeerSnapshot,
+    changes: Vec<FieldChange>,
+    observed_at: Timestamp,
+    source: Source,
+    rules: &Rules,
+) -> Transition {
     let health_from = prev.health;
-    let health_to = health(peer);
+    let health_to = health(&peer);
     let severity = match health_to {
         h if h == health_from => Severity::Info,
         Health::Down => Severity::Critical,
@@ -297,7 +318,7 @@ fn changed(
         _ => Severity::Info,
     };
     let event = match severity {
-        Severity::Critical | Severity::Warning => trouble_event(peer),
+        Severity::Critical | Severity::Warning => trouble_event(&peer),
         Severity::Recovery => recovery_event(&changes),
         _ => info_event(&changes),
     };
@@ -305,12 +326,13 @@ fn changed(
         prev: Some(prev),
         kind: TransitionKind::Changed,
         observed_at,
+        source,
         changes,
         health_to,
         severity,
         event,
     };
-    Some(build.finish(peer.clone(), true, rules))
+    build.finish(peer, true, rules)
 }
 
 /// For a peer whose fields did not change: what the alert rules owe on their own (see
@@ -332,6 +354,7 @@ fn follow_up(
         prev: Some(prev),
         kind: owed.kind,
         observed_at,
+        source: Source::Poll,
         changes: Vec::new(),
         health_to: prev.health,
         severity: owed.severity,
@@ -486,6 +509,7 @@ fn vanish(prev: &PeerRecord, observed_at: Timestamp, rules: &Rules) -> Transitio
         prev: Some(prev),
         kind: TransitionKind::Vanished,
         observed_at,
+        source: Source::Poll,
         changes: Vec::new(),
         health_to: prev.health,
         severity,
@@ -540,6 +564,7 @@ struct Build<'a> {
     prev: Option<&'a PeerRecord>,
     kind: TransitionKind,
     observed_at: Timestamp,
+    source: Source,
     changes: Vec<FieldChange>,
     health_to: Health,
     severity: Severity,
@@ -567,6 +592,31 @@ impl Build<'_> {
             rules,
         );
         let books = Books::after(prior.as_ref(), self.kind, self.observed_at);
+        let mut sessions_changed_at = match self.prev {
+            Some(prev) if self.kind != TransitionKind::Discovered => prev.sessions_changed_at,
+            _ => SessionsChangedAt::all(self.observed_at),
+        };
+        for c in &self.changes {
+            let window = match (self.source, self.prev) {
+                (Source::Log, _) => ChangeWindow::exact(self.observed_at),
+                // The poll only knows it happened since the field's last change.
+                (Source::Poll, Some(prev)) if self.kind != TransitionKind::Discovered => {
+                    ChangeWindow {
+                        at: self.observed_at,
+                        after: Some(
+                            prev.sessions_changed_at
+                                .get(c.field)
+                                .map_or(prev.last_changed_at, |w| w.at),
+                        ),
+                    }
+                }
+                (Source::Poll, _) => ChangeWindow {
+                    at: self.observed_at,
+                    after: None,
+                },
+            };
+            sessions_changed_at.set(c.field, window);
+        }
         let record = PeerRecord {
             peer,
             first_seen_at: books.first_seen_at,
@@ -574,12 +624,14 @@ impl Build<'_> {
             present,
             version: books.version,
             health: self.health_to,
+            sessions_changed_at,
             open_alert: ruled.open_alert,
             alerting: ruled.alerting,
         };
         Transition {
             kind: self.kind,
             observed_at: self.observed_at,
+            source: self.source,
             changes: self.changes,
             health_from: books.health_from,
             health_to: self.health_to,

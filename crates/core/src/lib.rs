@@ -8,6 +8,7 @@
 //! - [`fabric`]: beyond sessions: endpoints, route servers, routes and what each peer
 //!   advertises, and their detection;
 //! - [`mute`]: maintenance mutes and their targets;
+//! - [`peer_logs`]: route server peer log records, parsed and applied between polls;
 //! - [`render`]: one transition's notification (text, chat, event JSON);
 //! - [`storm`]: storm control, grouping many alerts of one route server into one message;
 //! - [`summary`]: what one poll cycle did;
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod mute;
+pub mod peer_logs;
 pub mod render;
 pub mod report;
 pub mod storm;

@@ -39,12 +39,80 @@ pub struct PeerRecord {
     pub present: bool,
     pub version: u64,
     pub health: Health,
+    /// When the BGP and BFD statuses took their present values, which tells a log record
+    /// already reflected here from a change the logs saw and the state does not show yet.
+    #[serde(default)]
+    pub sessions_changed_at: SessionsChangedAt,
     /// The alert (critical or warning) that was notified and has not been followed by its
     /// recovery yet; a recovery is sent only when one is open.
     pub open_alert: Option<Severity>,
     /// What flap detection, reminders and mutes remember between cycles.
     #[serde(flatten)]
     pub alerting: AlertState,
+}
+
+/// When each session status took its present value (`BgpStatusChangedAt`/`...After`,
+/// `BfdStatusChangedAt`/`...After`); `None` in a record written before peerwatch kept them,
+/// which counts as any time up to the record's `LastChangedAt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsChangedAt {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<ChangeWindow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<ChangeWindow>,
+}
+
+/// When a value was taken: after `after` (exclusive; `None`: any time before) and at or
+/// before `at`. A log record gives the exact millisecond; a poll only bounds it, between the
+/// field's previous change and the describe call that showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeWindow {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Timestamp>,
+}
+
+impl ChangeWindow {
+    /// Exactly at `at` (a log record's time).
+    pub fn exact(at: Timestamp) -> Self {
+        ChangeWindow {
+            at,
+            after: Some(at.plus_millis(-1)),
+        }
+    }
+
+    pub fn contains(&self, t: Timestamp) -> bool {
+        t <= self.at && self.after.is_none_or(|a| t > a)
+    }
+}
+
+impl SessionsChangedAt {
+    /// Both statuses as first seen at `at`: taken at any time before.
+    pub fn all(at: Timestamp) -> Self {
+        let w = ChangeWindow { at, after: None };
+        SessionsChangedAt {
+            bgp: Some(w),
+            bfd: Some(w),
+        }
+    }
+
+    pub fn get(&self, field: Field) -> Option<ChangeWindow> {
+        match field {
+            Field::BgpStatus => self.bgp,
+            Field::BfdStatus => self.bfd,
+            _ => None,
+        }
+    }
+
+    pub fn set(&mut self, field: Field, w: ChangeWindow) {
+        match field {
+            Field::BgpStatus => self.bgp = Some(w),
+            Field::BfdStatus => self.bfd = Some(w),
+            _ => {}
+        }
+    }
 }
 
 /// Per-peer memory of the alert rules (docs/operating.md, "Alert rules"), kept in `PeerState`.
@@ -106,6 +174,10 @@ impl Timestamp {
     /// Whole seconds from `earlier` to `self` (never negative).
     pub fn seconds_since(&self, earlier: Timestamp) -> i64 {
         ((self.as_millis() - earlier.as_millis()) / 1000).max(0)
+    }
+
+    pub fn plus_millis(&self, ms: i64) -> Timestamp {
+        Timestamp::from_millis(self.as_millis() + ms).unwrap_or(*self)
     }
 
     pub fn plus_seconds(&self, secs: i64) -> Timestamp {
@@ -257,6 +329,14 @@ string_enum!(
 );
 
 string_enum!(
+    /// Which path saw a change first: the poll's listing, or the route server's peer logs.
+    Source {
+        Poll => "poll",
+        Log => "log",
+    }
+);
+
+string_enum!(
     /// Where a transition's notification stands (the outbox).
     NotificationState {
         Pending => "pending",
@@ -311,7 +391,9 @@ pub struct FieldChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub kind: TransitionKind,
+    /// When the poll's describe call returned, or a log record's own `event_timestamp`.
     pub observed_at: Timestamp,
+    pub source: Source,
     pub changes: Vec<FieldChange>,
     pub health_from: Option<Health>,
     pub health_to: Health,

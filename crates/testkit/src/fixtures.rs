@@ -33,6 +33,7 @@ pub fn peer_record(
         last_changed_at: at,
         present,
         version: 1,
+        sessions_changed_at: Default::default(),
         health,
         open_alert: None,
         alerting: AlertState::default(),

@@ -14,6 +14,7 @@ use peerwatch_core::fabric::{
 
 use super::{Head, Outbox, Store, Tracking, WriteOutcome, put_outbox, put_tracking, tracking_from};
 use crate::dynamo::{Item, StoreError, n as n_value, num, s, string_map, strings_of};
+use peerwatch_core::model::Source;
 
 impl Store {
     /// Records one fabric transition, exactly as [`Store::write_transition`] records a peer's.
@@ -46,6 +47,7 @@ impl Store {
                 route_server_id: subject.route_server_id(),
                 kind: t.kind,
                 observed_at: t.observed_at,
+                source: Source::Poll,
                 changes: &t.changes,
                 previous_observed_at: t.previous_observed_at,
                 previous_duration_seconds: t.previous_duration_seconds,

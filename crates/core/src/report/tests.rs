@@ -32,6 +32,7 @@ fn state(id: &str, rs: &str, now: &str, first_seen: i64, present: bool) -> PeerR
         last_changed_at: t(first_seen),
         present,
         version: 1,
+        sessions_changed_at: Default::default(),
         health: health(now),
         open_alert: None,
         alerting: Default::default(),

@@ -1,0 +1,1 @@
+//! The log consumer: route server peer log records applied to the store.
