@@ -24,6 +24,10 @@ Kinds:
   delay      holds the request 0.5-2 s, then forwards it (slows a cycle: runs overlap).
   lost       forwards it (applied), then drops the connection: the response is lost.
   lost-error forwards it (applied), then answers 500: the caller believes it failed.
+  conflict   (TransactWriteItems only) answers what real DynamoDB answers when another
+             transaction holds one of its items: TransactionCanceledException with reasons
+             `TransactionConflict`; nothing applied. moto serialises requests and never
+             answers it, so this is the only way a test meets it.
 
 stripVersionCondition removes the PeerState conditions (`Version = :expected`,
 `attribute_not_exists(RouteServerPeerId)`) from every TransactWriteItems: what peerwatch would
@@ -42,7 +46,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOLD_SECS = 4.0
-KINDS = ("error", "throttle", "timeout", "delay", "lost", "lost-error")
+KINDS = ("error", "throttle", "timeout", "delay", "lost", "lost-error", "conflict")
 DDB_ERROR = "com.amazonaws.dynamodb.v20120810#"
 
 
@@ -201,6 +205,19 @@ class Handler(BaseHTTPRequestHandler):
                 f"</ErrorResponse>")
         return self._send(status, body.encode(), "text/xml")
 
+    def _conflict(self, body):
+        try:
+            items = len(json.loads(body).get("TransactItems", []))
+        except ValueError:
+            items = 1
+        reasons = [{"Code": "TransactionConflict",
+                    "Message": "Transaction is ongoing for the item"}] * max(items, 1)
+        doc = {"__type": DDB_ERROR + "TransactionCanceledException",
+               "message": "Transaction cancelled, please refer cancellation reasons for specific "
+                          "reasons [" + ", ".join(["TransactionConflict"] * len(reasons)) + "]",
+               "CancellationReasons": reasons}
+        return self._send(400, json.dumps(doc).encode(), "application/x-amz-json-1.0")
+
     def _forward(self, method, body):
         conn = http.client.HTTPConnection(*self.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items()
@@ -224,7 +241,9 @@ class Handler(BaseHTTPRequestHandler):
         kind, delay = FAULTS.pick(service, operation) if service != "other" else (None, None)
         if FAULTS.strip_version and operation == "TransactWriteItems":
             body = strip_version_condition(body)
-        if kind in ("error", "throttle"):
+        if kind == "conflict" and operation == "TransactWriteItems":
+            return self._conflict(body)
+        if kind in ("error", "throttle", "conflict"):
             return self._error(service, kind)
         if kind == "timeout":
             time.sleep(HOLD_SECS)

@@ -10,7 +10,9 @@ async fn invoke(
     stack: &Stack,
     payload: Value,
 ) -> Result<peerwatch_core::summary::Summary, HandlerError> {
-    handle(&stack.poller, LambdaEvent::new(payload, Context::default())).await
+    handle(&stack.poller, LambdaEvent::new(payload, Context::default()))
+        .await
+        .map(|a| a.poll().expect("a poll cycle's summary"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

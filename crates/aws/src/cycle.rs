@@ -38,9 +38,9 @@ pub type Clock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
 /// The clients and settings a cycle runs with; built once at start.
 pub struct Poller {
     ec2: aws_sdk_ec2::Client,
-    sns: aws_sdk_sns::Client,
-    store: Store,
-    config: Config,
+    pub(crate) sns: aws_sdk_sns::Client,
+    pub(crate) store: Store,
+    pub(crate) config: Config,
     clock: Clock,
 }
 
@@ -432,7 +432,7 @@ impl Poller {
     /// Publishes `n` once for the transitions `keys` (one, or a group's members), then marks
     /// each sent with the message id; on failure gives every claim back so the next run
     /// retries.
-    async fn deliver(&self, topic: &str, keys: &[OutboxKey], n: &Notification) -> bool {
+    pub(crate) async fn deliver(&self, topic: &str, keys: &[OutboxKey], n: &Notification) -> bool {
         match publish::publish(&self.sns, topic, n).await {
             Ok(message_id) => {
                 let message_id = message_id.as_str();
@@ -613,19 +613,19 @@ impl Change {
 
 /// One transition's place in the outbox (`PeerTransitions` key).
 #[derive(Debug, Clone)]
-struct OutboxKey {
-    peer_id: String,
-    observed_at: String,
+pub(crate) struct OutboxKey {
+    pub peer_id: String,
+    pub observed_at: String,
 }
 
 /// One grouped message of this run (storm control) and the `GroupId` its members carry.
-struct Group {
-    id: String,
-    notification: Notification,
+pub(crate) struct Group {
+    pub id: String,
+    pub notification: Notification,
 }
 
 impl Group {
-    fn new(members: &[&Transition], threshold: u32) -> Group {
+    pub(crate) fn new(members: &[&Transition], threshold: u32) -> Group {
         let first = members[0];
         let route_server_id = &first.record.peer.route_server_id;
         let kind = GroupKind::of(first).unwrap_or(GroupKind::Alerts);

@@ -16,8 +16,10 @@ use peerwatch_core::render::Notification;
 use crate::dynamo::{Item, StoreError, dynamo, n, num, s, string_map, strings_of};
 
 mod fabric;
+mod logged;
 use crate::mutes::{is_mute_key, parse_or_warn};
 pub use fabric::{fabric_record_from_item, fabric_record_to_item};
+pub use logged::Named;
 
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
 pub const INDEX_BY_DAY: &str = "ByDay";
@@ -235,7 +237,7 @@ impl Store {
                 severity: tr.severity,
                 event: tr.event,
                 health_from: tr.health_from,
-                health_to: tr.health_to,
+                health_to: Some(tr.health_to),
                 notification: tr.notification,
                 version: tr.version(),
             },
@@ -267,7 +269,7 @@ impl Store {
         item.s("Severity", h.severity.as_str())
             .s("Event", h.event.as_str())
             .opt_s("HealthFrom", h.health_from.map(|h| h.as_str()))
-            .s("HealthTo", h.health_to.as_str())
+            .opt_s("HealthTo", h.health_to.map(|h| h.as_str()))
             .s("NotificationState", h.notification.as_str())
             .n("Version", h.version)
             .s("Day", h.observed_at.day());
@@ -416,7 +418,8 @@ pub(crate) struct Head<'a> {
     pub severity: Severity,
     pub event: Event,
     pub health_from: Option<Health>,
-    pub health_to: Health,
+    /// `None` for a late log record: the peer's health at its time is not known.
+    pub health_to: Option<Health>,
     pub notification: NotificationState,
     pub version: u64,
 }

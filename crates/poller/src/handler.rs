@@ -1,4 +1,6 @@
-//! The Lambda handler: checks the payload before any AWS call, runs one cycle, answers the summary.
+//! The Lambda handler: checks the payload before any AWS call, then runs one poll cycle, or,
+//! for a CloudWatch Logs subscription (`{"awslogs": {"data": ...}}`), applies its peer log
+//! records; answers what it did.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -6,11 +8,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use peerwatch_aws::config::Config;
 use peerwatch_aws::cycle::{CycleError, Poller, RunOptions};
+use peerwatch_aws::peer_logs::{ConsumeError, LogSummary};
 use peerwatch_core::error_chain;
 use peerwatch_core::ids::RouteServerId;
 use peerwatch_core::metrics::{self, PeerHealth};
+use peerwatch_core::peer_logs::{Batch, PayloadError, decode_subscription};
 use peerwatch_core::summary::Summary;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +23,34 @@ pub enum HandlerError {
     InvalidPayload(String),
     #[error("poll cycle failed")]
     Cycle(#[from] CycleError),
+    #[error("invalid CloudWatch Logs payload")]
+    InvalidLogs(#[from] PayloadError),
+    #[error("peer log batch failed")]
+    Consume(#[from] ConsumeError),
+}
+
+/// What an invocation did: a poll cycle's summary, or a peer log batch's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Poll(Summary),
+    PeerLogs(LogSummary),
+}
+
+impl Answer {
+    pub fn poll(self) -> Option<Summary> {
+        match self {
+            Answer::Poll(s) => Some(s),
+            Answer::PeerLogs(_) => None,
+        }
+    }
+
+    pub fn peer_logs(self) -> Option<LogSummary> {
+        match self {
+            Answer::PeerLogs(s) => Some(s),
+            Answer::Poll(_) => None,
+        }
+    }
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -32,6 +64,9 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Cycle(CycleError::Fabric(_)) => "ListRouteServersFailed",
             HandlerError::Cycle(CycleError::Unread { .. }) => "RoutingDatabaseUnread",
             HandlerError::Cycle(CycleError::Scope { .. }) => "InvalidPayload",
+            HandlerError::InvalidLogs(_) => "InvalidLogsPayload",
+            HandlerError::Consume(ConsumeError::Load(_)) => "LoadStatesFailed",
+            HandlerError::Consume(_) => "PeerLogsUnrecorded",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -144,7 +179,35 @@ fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
     (deadline_ms > now_ms).then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms))
 }
 
-pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summary, HandlerError> {
+/// The `awslogs.data` of a CloudWatch Logs subscription payload, if it is one. A payload
+/// with an `awslogs` key is one, and must be well-formed.
+pub fn awslogs_data(payload: &Value) -> Option<Result<&str, HandlerError>> {
+    let awslogs = payload.get("awslogs")?;
+    Some(awslogs.get("data").and_then(Value::as_str).ok_or_else(|| {
+        HandlerError::InvalidPayload(format!(
+            "awslogs must be an object with data, a string (base64 of gzip), got {}",
+            shown(awslogs)
+        ))
+    }))
+}
+
+pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Answer, HandlerError> {
+    if let Some(data) = awslogs_data(&event.payload) {
+        let subscription = decode_subscription(data?).inspect_err(|e| {
+            tracing::error!(error = %error_chain(e), "peer log payload rejected");
+        })?;
+        if subscription.is_control() {
+            return Ok(Answer::PeerLogs(LogSummary::default()));
+        }
+        let batch = Batch::of_subscription(&subscription);
+        drop(subscription);
+        let deadline = deadline_instant(event.context.deadline);
+        return Ok(Answer::PeerLogs(poller.consume(batch, deadline).await?));
+    }
+    handle_poll(poller, event).await.map(Answer::Poll)
+}
+
+async fn handle_poll(poller: &Poller, event: LambdaEvent<Value>) -> Result<Summary, HandlerError> {
     let mut opts = options_from_payload(&event.payload)?;
     // Real Lambda always gives a future deadline; a local emulator may send 0 or a fixed
     // small number (cargo-lambda sends 600000), which would defer every write: no deadline then.

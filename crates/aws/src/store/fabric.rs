@@ -54,7 +54,7 @@ impl Store {
                 severity: t.severity,
                 event: t.event,
                 health_from: t.health_from,
-                health_to: t.health_to,
+                health_to: Some(t.health_to),
                 notification: t.notification,
                 version: t.version(),
             },

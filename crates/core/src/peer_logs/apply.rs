@@ -13,7 +13,9 @@
 //!   with its `from` implied, so batches delivered in either order give the same changes.
 
 use crate::detect::{Rules, changed_by};
-use crate::model::{ChangeWindow, FieldChange, PeerRecord, Source, Timestamp, Transition};
+use crate::model::{
+    ChangeWindow, Event, Field, FieldChange, PeerRecord, Source, Timestamp, Transition,
+};
 use crate::peer_logs::Session;
 
 /// What applying records does.
@@ -39,6 +41,8 @@ pub struct LateRecord {
     pub observed_at: Timestamp,
     /// Each `from` is implied by the record: a status record reports a change.
     pub changes: Vec<FieldChange>,
+    /// The session event it names (`bgp.down`, `bfd.up`, ...).
+    pub event: Event,
     /// The `PeerState` version the record was found older than.
     pub version: u64,
     /// The peer's last change, which the record is older than.
@@ -101,6 +105,7 @@ pub fn apply(
             peer_id: prev.peer.route_server_peer_id.clone(),
             route_server_id: prev.peer.route_server_id.clone(),
             observed_at: at,
+            event: session_event(&changes),
             changes,
             version: prev.version,
             last_changed_at: prev.last_changed_at,
@@ -121,6 +126,22 @@ pub fn apply(
         Source::Log,
         rules,
     )))
+}
+
+/// BGP before BFD: of two sessions moving at once, BGP's is the one that carries routes.
+fn session_event(changes: &[FieldChange]) -> Event {
+    let to = |field| {
+        changes
+            .iter()
+            .find(|c| c.field == field)
+            .and_then(|c| c.to.as_deref())
+    };
+    match (to(Field::BgpStatus), to(Field::BfdStatus)) {
+        (Some("down"), _) => Event::BgpDown,
+        (Some(_), _) => Event::BgpUp,
+        (None, Some("down")) => Event::BfdDown,
+        _ => Event::BfdUp,
+    }
 }
 
 fn opposite(status: &str) -> &'static str {

@@ -1,0 +1,166 @@
+//! What the log consumer reads and writes beyond the shared transaction: the states of the
+//! peers one batch names (never a `Scan`), their mutes, and the history items of late records.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use peerwatch_core::model::{NotificationState, PeerRecord, Severity, TransitionKind};
+use peerwatch_core::mute::MuteRecord;
+use peerwatch_core::peer_logs::LateRecord;
+
+use super::{Head, Store, record_from_item};
+use crate::dynamo::{Item, StoreError, dynamo};
+use crate::mutes::parse_or_warn;
+
+/// `BatchGetItem` takes at most this many keys a request.
+const BATCH_GET_MAX: usize = 100;
+
+/// What a batch's peers hold in `PeerState`.
+#[derive(Debug, Default)]
+pub struct Named {
+    pub peers: HashMap<String, PeerRecord>,
+    pub mutes: Vec<MuteRecord>,
+}
+
+impl Store {
+    /// The `PeerState` items with these keys (peers and mutes alike), strongly consistent,
+    /// by `BatchGetItem`; unprocessed keys are asked again.
+    pub async fn get_named(&self, keys: &[String]) -> Result<Named, StoreError> {
+        let mut named = Named::default();
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut ask = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|k| {
+                                HashMap::from([(
+                                    "RouteServerPeerId".to_string(),
+                                    AttributeValue::S(k.clone()),
+                                )])
+                            })
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()
+                    .expect("keys are set"),
+            );
+            let mut pause = Duration::from_millis(50);
+            while let Some(keys) = ask.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.state_table, keys)
+                    .send()
+                    .await
+                    .map_err(dynamo("BatchGetItem", &self.state_table))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.state_table))
+                    .into_iter()
+                    .flatten()
+                {
+                    self.add_named(&mut named, item)?;
+                }
+                ask = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.state_table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+                if ask.is_some() {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        Ok(named)
+    }
+
+    fn add_named(
+        &self,
+        named: &mut Named,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
+        let key = crate::dynamo::s(item, "RouteServerPeerId").unwrap_or_default();
+        if crate::mutes::is_mute_key(&key) {
+            named.mutes.extend(parse_or_warn(item));
+            return Ok(());
+        }
+        let record = record_from_item(item).map_err(|why| StoreError::Malformed {
+            table: self.state_table.clone(),
+            key: key.clone(),
+            why,
+        })?;
+        named.peers.insert(key, record);
+        Ok(())
+    }
+
+    /// One peer's state, strongly consistent: read again after a write lost its race.
+    pub async fn get_state(&self, peer_id: &str) -> Result<Option<PeerRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.state_table)
+            .key("RouteServerPeerId", AttributeValue::S(peer_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo("GetItem", &self.state_table))?;
+        out.item()
+            .map(|item| {
+                record_from_item(item).map_err(|why| StoreError::Malformed {
+                    table: self.state_table.clone(),
+                    key: peer_id.to_string(),
+                    why,
+                })
+            })
+            .transpose()
+    }
+
+    /// Keeps a late record in the history (`Source=log`, `Late`), if no item has its key yet:
+    /// answers whether it was written (`false`: this record, or another change in the same
+    /// millisecond, is there already).
+    pub async fn put_late(&self, late: &LateRecord) -> Result<bool, StoreError> {
+        let mut item = Item::default();
+        self.put_head(
+            &mut item,
+            &Head {
+                key: &late.peer_id,
+                route_server_id: &late.route_server_id,
+                kind: TransitionKind::Changed,
+                observed_at: late.observed_at,
+                source: peerwatch_core::model::Source::Log,
+                changes: &late.changes,
+                previous_observed_at: None,
+                previous_duration_seconds: None,
+                severity: Severity::Info,
+                event: late.event,
+                health_from: None,
+                health_to: None,
+                notification: NotificationState::NotRequired,
+                version: late.version,
+            },
+        );
+        item.0.insert("Late".into(), AttributeValue::Bool(true));
+        item.s("LateThan", late.last_changed_at.to_string());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.transitions_table)
+            .set_item(Some(item.0))
+            .condition_expression("attribute_not_exists(ObservedAt)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dynamo("PutItem", &self.transitions_table)(e)),
+        }
+    }
+}
