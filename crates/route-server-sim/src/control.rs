@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::changelog::PeerLogRecord;
 use super::routing::{self, Prefix};
 use super::state::{
     EndpointPatch, EndpointView, Fleet, MAX_FLEET_ROUTE_SERVERS_WITH_ROUTES, PeerPatch, PeerView,
@@ -503,7 +504,7 @@ pub async fn clear_faults(State(sim): State<Simulator>) -> Response {
 pub async fn reset(State(sim): State<Simulator>) -> Response {
     sim.world().reset();
     sim.faults().clear();
-    sim.log().stop();
+    sim.log().reset();
     Json(json!({})).into_response()
 }
 
@@ -534,6 +535,77 @@ pub async fn start_log(State(sim): State<Simulator>) -> Response {
     Json(json!({ "enabled": true })).into_response()
 }
 
+/// Why a `GET /_sim/peer-logs` query was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerLogsQueryError {
+    /// `since` is not a whole number of Unix milliseconds.
+    Since(String),
+    /// `since` given more than once.
+    RepeatedSince,
+    /// A parameter the endpoint does not take.
+    Unknown(String),
+}
+
+impl std::fmt::Display for PeerLogsQueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Since(v) => write!(
+                f,
+                "since must be Unix milliseconds (a non-negative whole number), not '{v}'"
+            ),
+            Self::RepeatedSince => write!(f, "since may be given once"),
+            Self::Unknown(name) => write!(
+                f,
+                "unknown query parameter '{name}' (the only one is since)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PeerLogsQueryError {}
+
+/// The `since` of a `GET /_sim/peer-logs` query string, if any.
+pub fn peer_logs_since(query: Option<&str>) -> Result<Option<i64>, PeerLogsQueryError> {
+    let mut since = None;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if name != "since" {
+            return Err(PeerLogsQueryError::Unknown(name.into_owned()));
+        }
+        if since.is_some() {
+            return Err(PeerLogsQueryError::RepeatedSince);
+        }
+        // Digits only: `i64::from_str` would take a sign.
+        let ms = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| value.parse::<i64>().ok())
+            .flatten()
+            .ok_or_else(|| PeerLogsQueryError::Since(value.clone().into_owned()))?;
+        since = Some(ms);
+    }
+    Ok(since)
+}
+
+#[derive(Serialize)]
+struct PeerLogs<'a> {
+    records: Vec<PeerLogRecord<'a>>,
+}
+
+/// `GET /_sim/peer-logs?since=MS`: every peer log record stamped at or after `since`.
+pub async fn get_peer_logs(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Response {
+    let since = match peer_logs_since(query.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    // Settle first, so a lifecycle move that is due shows in the log.
+    {
+        let mut world = sim.world();
+        let now = world.now();
+        world.settle(now);
+    }
+    let log = sim.log();
+    let records = log.peer_log.records(since).collect();
+    Json(PeerLogs { records }).into_response()
+}
+
 /// `DELETE /_sim/log`: stops logging and forgets the log.
 pub async fn stop_log(State(sim): State<Simulator>) -> Response {
     sim.log().stop();
@@ -545,4 +617,49 @@ pub async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "no such route; the simulator serves EC2 on / and its control API under /_sim/",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_is_unix_milliseconds_once_or_not_at_all() {
+        assert_eq!(peer_logs_since(None), Ok(None));
+        assert_eq!(peer_logs_since(Some("")), Ok(None));
+        assert_eq!(
+            peer_logs_since(Some("since=1746643490000")),
+            Ok(Some(1_746_643_490_000))
+        );
+        assert_eq!(peer_logs_since(Some("since=0")), Ok(Some(0)));
+        for bad in [
+            "since=",
+            "since",
+            "since=-1",
+            "since=+1",
+            "since=1.5",
+            "since=1e3",
+            "since=%201",
+            "since=abc",
+            "since=9223372036854775808",
+        ] {
+            assert!(
+                matches!(
+                    peer_logs_since(Some(bad)),
+                    Err(PeerLogsQueryError::Since(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            peer_logs_since(Some("since=1&since=2")),
+            Err(PeerLogsQueryError::RepeatedSince)
+        );
+        assert_eq!(
+            peer_logs_since(Some("since=1&colour=red")),
+            Err(PeerLogsQueryError::Unknown("colour".into()))
+        );
+        let message = PeerLogsQueryError::Since("x".into()).to_string();
+        assert!(message.contains("'x'"), "{message}");
+    }
 }

@@ -152,6 +152,7 @@ impl Simulator {
                     .delete(control::clear_faults),
             )
             .route("/_sim/reset", post(control::reset))
+            .route("/_sim/peer-logs", get(control::get_peer_logs))
             .route(
                 "/_sim/log",
                 get(control::get_log)

@@ -513,6 +513,9 @@ pub struct World {
     /// Route server id -> its peers' seqs, so that one route server's routes take no pass
     /// over every peer.
     peers_of: HashMap<String, BTreeSet<u64>>,
+    /// Bumped whenever a route server's routing is recomputed or dropped: while it stands
+    /// still, no peer's session or advertisement moved, so an observer may skip the fleet.
+    routing_epoch: u64,
     /// How far `POST /_sim/clock` has moved the simulator's clock past real time.
     clock_offset: Duration,
     seq: u64,
@@ -661,6 +664,7 @@ impl World {
             routing: HashMap::new(),
             dirty: BTreeSet::new(),
             peers_of: HashMap::new(),
+            routing_epoch: 0,
             clock_offset: Duration::ZERO,
             seq: 0,
             subnets: HashMap::new(),
@@ -669,7 +673,10 @@ impl World {
     }
 
     pub fn reset(&mut self) {
+        // The epoch keeps counting, so an observer never mistakes the new world for the old.
+        let epoch = self.routing_epoch + 1;
         *self = World::new(self.timing);
+        self.routing_epoch = epoch;
     }
 
     /// The simulator's clock: real monotonic time plus what `POST /_sim/clock` added.
@@ -736,6 +743,7 @@ impl World {
     }
 
     fn recompute(&mut self, id: &str, now: Instant) {
+        self.routing_epoch += 1;
         let Some(rs) = self.route_servers.get(id) else {
             self.routing.remove(id);
             return;
@@ -761,6 +769,24 @@ impl World {
     /// A route server's routing state, for reading.
     pub fn rib(&self, route_server_id: &str) -> Option<&Rib> {
         self.routing.get(route_server_id)
+    }
+
+    /// Moves whenever any route server's routing is recomputed (or goes with its route
+    /// server). Every change to a peer's statuses, lifecycle or routes marks its route server
+    /// for recomputation, as the routing depends on them, so an unmoved epoch means no peer
+    /// changed in a way a session could see.
+    pub fn routing_epoch(&self) -> u64 {
+        self.routing_epoch
+    }
+
+    /// A route server's peers, each with its creation seq (unique for the world's life), in
+    /// creation order.
+    pub fn peers_of_route_server(&self, id: &str) -> impl Iterator<Item = (u64, &Peer)> {
+        self.peers_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| self.peers.by_seq.get(seq).map(|p| (*seq, p)))
     }
 
     pub fn are_routes_persisted(&self, route_server_id: &str) -> bool {
@@ -827,6 +853,7 @@ impl World {
             |r| &r.id,
         );
         for (_, rs) in gone {
+            self.routing_epoch += 1;
             self.routing.remove(&rs.id);
             self.dirty.remove(&rs.id);
         }
@@ -1650,8 +1677,17 @@ impl World {
     }
 }
 
+/// The account and region every simulated resource belongs to, as its ARNs show.
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
 fn sns_topic_arn(route_server_id: &str) -> String {
-    format!("arn:aws:sns:us-east-1:123456789012:{route_server_id}")
+    format!("arn:aws:sns:{REGION}:{ACCOUNT_ID}:{route_server_id}")
+}
+
+/// A route server peer's ARN, as its peer log records name it.
+pub fn peer_arn(peer_id: &str) -> String {
+    format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:route-server-peer/{peer_id}")
 }
 
 impl Endpoint {
