@@ -5,6 +5,7 @@ mod alert_rules;
 mod architecture;
 mod chaos;
 mod cli;
+mod cli_logging;
 mod cli_routes;
 mod flapping_reminders;
 mod fuzz;

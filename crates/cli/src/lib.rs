@@ -16,6 +16,7 @@ use peerwatch_core::ids::IdError;
 use peerwatch_core::model::Timestamp;
 
 pub mod history;
+pub mod logging;
 pub mod mute;
 pub mod poll;
 pub mod report;
@@ -98,6 +99,8 @@ pub enum Command {
     Unmute(mute::UnmuteArgs),
     /// Active mutes, stored and by tag (--all: ended ones too)
     Mutes(mute::MutesArgs),
+    /// Route server peer logging to the stack's destination: enable, disable, status
+    Logging(logging::LoggingArgs),
 }
 
 /// What every command gets: the settings, the SDK configuration and the output format.
@@ -175,6 +178,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Mute(args) => mute::mute(&ctx, args).await,
         Command::Unmute(args) => mute::unmute(&ctx, args).await,
         Command::Mutes(args) => mute::list(&ctx, args).await,
+        Command::Logging(args) => logging::run(&ctx, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
