@@ -65,14 +65,14 @@ fn function_command(runtime_api: &str, stack: &Stack) -> Command {
 }
 
 /// cargo-lambda's runtime emulator on a free port, and the poller binary attached to it.
-struct LocalLambda {
+pub(crate) struct LocalLambda {
     port: u16,
     watch: Supervised,
-    poller: Supervised,
+    pub(crate) poller: Supervised,
 }
 
 impl LocalLambda {
-    fn start(stack: &Stack) -> LocalLambda {
+    pub(crate) fn start(stack: &Stack) -> LocalLambda {
         let (port, watch) = start_runtime_emulator();
         // The emulator routes `/.rt/<function>/...` to invocations of `<function>`; its bare
         // `/.rt` serves only the default function `_`.
@@ -86,11 +86,27 @@ impl LocalLambda {
         }
     }
 
-    async fn invoke(&mut self, file: &str) -> Invocation {
+    pub(crate) async fn invoke(&mut self, file: &str) -> Invocation {
+        self.invoke_file(file, &event_file(file)).await
+    }
+
+    /// Invokes the function with `payload` as `cargo lambda invoke --data-file` sends it.
+    pub(crate) async fn invoke_payload(&mut self, what: &str, payload: &Value) -> Invocation {
+        let path = std::env::temp_dir().join(format!(
+            "{}.json",
+            peerwatch_testkit::emulators::unique_name("peerwatch-payload")
+        ));
+        std::fs::write(&path, payload.to_string()).expect("writing the payload");
+        let out = self.invoke_file(what, &path).await;
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    async fn invoke_file(&mut self, file: &str, path: &std::path::Path) -> Invocation {
         let mut cmd = tokio::process::Command::from(user_command(cargo_lambda(), None));
         cmd.current_dir(project_root())
             .args(["lambda", "invoke", FUNCTION, "--data-file"])
-            .arg(event_file(file))
+            .arg(path)
             // Long forms: in `invoke`, `-A` is both --invoke-address and --data-ascii.
             .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(self.port.to_string())
@@ -156,11 +172,11 @@ fn start_runtime_emulator() -> (u16, Supervised) {
 }
 
 #[derive(Debug)]
-struct Invocation {
+pub(crate) struct Invocation {
     file: String,
-    ok: bool,
-    stdout: String,
-    stderr: String,
+    pub(crate) ok: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Invocation {
@@ -191,8 +207,15 @@ impl Invocation {
         summary
     }
 
+    /// The function's response as JSON, which must be a success.
+    pub(crate) fn answer(&self) -> Value {
+        assert!(self.ok, "{} should succeed: {self:#?}", self.file);
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("{}: the response is not JSON ({e}): {self:#?}", self.file))
+    }
+
     /// Checks that the function answered an error of `error_type` whose message has `needle`.
-    fn assert_error(&self, error_type: &str, needle: &str) {
+    pub(crate) fn assert_error(&self, error_type: &str, needle: &str) {
         assert!(!self.ok, "{} should be rejected: {self:#?}", self.file);
         assert!(
             self.stderr.contains(&format!("Error: {error_type}")) && self.stderr.contains(needle),

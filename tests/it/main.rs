@@ -13,6 +13,7 @@ mod handler;
 mod helpers;
 mod infra;
 mod lambda;
+mod peer_logs;
 mod poller;
 mod report;
 mod routes;

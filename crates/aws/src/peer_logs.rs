@@ -90,19 +90,10 @@ struct Instant_ {
 
 /// What became of one instant.
 enum Outcome {
-    Changed {
-        delivered: Option<bool>,
-        raced: u32,
-    },
-    Grouped {
-        group: usize,
-        key: OutboxKey,
-        raced: u32,
-    },
+    Changed { delivered: Option<bool> },
+    Grouped { group: usize, key: OutboxKey },
     Reflected,
-    Late {
-        written: bool,
-    },
+    Late { written: bool },
     Untracked,
 }
 
@@ -205,7 +196,7 @@ impl Poller {
 
         let total: usize = by_peer.values().map(Vec::len).sum();
         let (groups, group_of, named) = (&groups, &group_of, &named);
-        let results: Vec<Vec<Result<Outcome, ConsumeError>>> =
+        let results: Vec<Vec<Result<(Outcome, u32), ConsumeError>>> =
             futures::stream::iter(by_peer.iter())
                 .map(|(peer, instants)| async move {
                     self.consume_peer(
@@ -228,19 +219,20 @@ impl Poller {
         let mut left = 0;
         let mut written: Vec<Vec<OutboxKey>> = vec![Vec::new(); groups.len()];
         for r in results.into_iter().flatten() {
-            match r {
-                Ok(Outcome::Changed { delivered, raced }) => {
+            if let Ok((_, raced)) = &r {
+                summary.races_retried += *raced as usize;
+            }
+            match r.map(|(o, _)| o) {
+                Ok(Outcome::Changed { delivered }) => {
                     summary.changes_recorded += 1;
-                    summary.races_retried += raced as usize;
                     match delivered {
                         Some(true) => summary.notifications_sent += 1,
                         Some(false) => summary.notifications_pending += 1,
                         None => {}
                     }
                 }
-                Ok(Outcome::Grouped { group, key, raced }) => {
+                Ok(Outcome::Grouped { group, key }) => {
                     summary.changes_recorded += 1;
-                    summary.races_retried += raced as usize;
                     written[group].push(key);
                 }
                 Ok(Outcome::Reflected) => summary.records_reflected += 1,
@@ -302,7 +294,7 @@ impl Poller {
         groups: &[Group],
         group_of: &BTreeMap<(String, Timestamp), usize>,
         deadline: Option<Instant>,
-    ) -> Vec<Result<Outcome, ConsumeError>> {
+    ) -> Vec<Result<(Outcome, u32), ConsumeError>> {
         let mut out = Vec::new();
         for (n, i) in instants.iter().enumerate() {
             if deadline
@@ -337,7 +329,7 @@ impl Poller {
         i: &Instant_,
         rules: &Rules,
         group: Option<(usize, &Group)>,
-    ) -> Result<Outcome, ConsumeError> {
+    ) -> Result<(Outcome, u32), ConsumeError> {
         let record_error = |first| ConsumeError::Record {
             failed: 1,
             total: 1,
@@ -346,11 +338,11 @@ impl Poller {
         let topic = self.config.alert_topic_arn.as_deref();
         for attempt in 0..MAX_ATTEMPTS {
             let mut tr = match apply(state.as_ref(), i.at, &i.statuses, rules) {
-                Applied::Reflected => return Ok(Outcome::Reflected),
-                Applied::Untracked => return Ok(Outcome::Untracked),
+                Applied::Reflected => return Ok((Outcome::Reflected, attempt)),
+                Applied::Untracked => return Ok((Outcome::Untracked, attempt)),
                 Applied::Late(late) => {
                     let written = self.store.put_late(&late).await.map_err(record_error)?;
-                    return Ok(Outcome::Late { written });
+                    return Ok((Outcome::Late { written }, attempt));
                 }
                 Applied::Change(tr) => *tr,
             };
@@ -381,21 +373,14 @@ impl Poller {
                         observed_at: tr.observed_at.to_string(),
                     };
                     *state = Some(tr.record);
-                    return Ok(match (topic, notification, group) {
-                        (Some(_), Some(_), Some((group, _))) => Outcome::Grouped {
-                            group,
-                            key,
-                            raced: attempt,
-                        },
+                    let outcome = match (topic, notification, group) {
+                        (Some(_), Some(_), Some((group, _))) => Outcome::Grouped { group, key },
                         (Some(topic), Some(n), None) => Outcome::Changed {
                             delivered: Some(self.deliver(topic, &[key], n).await),
-                            raced: attempt,
                         },
-                        _ => Outcome::Changed {
-                            delivered: None,
-                            raced: attempt,
-                        },
-                    });
+                        _ => Outcome::Changed { delivered: None },
+                    };
+                    return Ok((outcome, attempt));
                 }
                 Ok(WriteOutcome::LostRace) => {
                     tracing::info!(peer, at = %i.at, attempt, "a peer log write lost its race; reading the peer again");

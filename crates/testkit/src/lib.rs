@@ -7,8 +7,10 @@
 //! - [`tables`]: the two tables as the template defines them;
 //! - [`chaos`]: the history checker of the fault campaign;
 //! - [`emf`]: a checker of CloudWatch Embedded Metric Format documents;
-//! - [`fixtures`]: records as the tables hold them.
+//! - [`fixtures`]: records as the tables hold them;
+//! - [`awslogs`]: peer log records packed as a CloudWatch Logs subscription delivers them.
 
+pub mod awslogs;
 pub mod capacity;
 pub mod chaos;
 pub mod emf;
