@@ -461,3 +461,69 @@ async fn a_log_record_that_loses_its_write_is_applied_against_the_newer_state() 
         .count();
     assert_eq!(downs, 1, "one change, one record");
 }
+
+/// `peerwatch logging import`: a delivery's file (gzip JSON lines, as S3 holds them) recorded
+/// through the consumer's code, once; again from standard input, nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn logging_import_backfills_a_delivery_file_once() {
+    let stack = Stack::new().await;
+    let [id]: [String; 1] = stack.sim.fleet(1, 1).try_into().expect("one peer");
+    stack.cycle().await;
+    let mark = now_ms();
+    stack.sim.set_peer(&id, json!({"bgpStatus": "down"}));
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    stack.sim.set_peer(&id, json!({"bgpStatus": "up"}));
+    let records = sessions_only(records_of(&stack.sim, mark, &id));
+    assert_eq!(records.len(), 2);
+    let mut lines: String = records.iter().map(|r| format!("{r}\n")).collect();
+    lines.push_str("{\"truncated\": \n");
+    let path = std::env::temp_dir().join(format!(
+        "{}.log.gz",
+        peerwatch_testkit::emulators::unique_name("peer-logs")
+    ));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, lines.as_bytes()).expect("gzip");
+    std::fs::write(&path, gz.finish().expect("gzip")).expect("write the file");
+
+    let peerwatch = crate::helpers::workspace_bin("peerwatch");
+    let run = |file: &str, stdin: Option<&str>| {
+        let mut cmd = crate::helpers::user_command(&peerwatch, Some(&stack));
+        cmd.args(["logging", "import", file, "--output", "json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("peerwatch runs");
+        if let Some(text) = stdin {
+            std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), text.as_bytes())
+                .expect("feeding stdin");
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().expect("peerwatch runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (summary, stderr)
+    };
+    let (first, stderr) = run(path.to_str().expect("utf-8 path"), None);
+    assert_eq!(
+        (
+            first["changesRecorded"].clone(),
+            first["recordsSkipped"].clone()
+        ),
+        (json!(2), json!(1)),
+        "{first}"
+    );
+    assert!(stderr.contains("line 3 skipped"), "{stderr}");
+    let logged: Vec<String> = of_peer(&stack.history().await, &id)
+        .iter()
+        .filter(|i| s(i, "Source") == "log")
+        .map(|i| s(i, "ObservedAt"))
+        .collect();
+    assert_eq!(logged, [rfc3339(ms(&records[0])), rfc3339(ms(&records[1]))]);
+    assert_eq!(stack.deliveries().await.len(), 2, "alerted and recovered");
+    let history = stack.history().await;
+    let (again, _) = run("-", Some(&lines));
+    assert_eq!(again["changesRecorded"], 0, "{again}");
+    assert_eq!(stack.history().await, history);
+    let _ = std::fs::remove_file(&path);
+}

@@ -1,6 +1,9 @@
 //! `peerwatch logging enable|disable|status`: route server peer logging, per peer, to the
 //! stack's delivery destination (`peerwatch_aws::logging`). The peers are named with `--peer`,
-//! or taken from `PeerState` (`--route-server`, `--all`), the same single `Scan` as `status`.
+//! or taken from `PeerState` (`--route-server`, `--all`), the same single `Scan` as `status`;
+//! and `peerwatch logging import`, records from a file ([`import`]).
+
+mod import;
 
 use clap::{Args, Subcommand};
 use comfy_table::{Cell, Color};
@@ -55,6 +58,17 @@ pub enum LoggingCommand {
         --route-server and --all take the peers recorded in PeerState, vanished ones included.\n\n\
         Exit codes: 0 shown, 1 an AWS call failed, 2 bad arguments or settings, 3 no peer.")]
     Status(Selection),
+    /// Record peer log records from JSON lines (an S3 or Firehose delivery's file), or `-`
+    #[command(after_help = "Examples:\n  \
+        peerwatch logging import peer-logs-2026-11-30.log.gz\n  \
+        aws s3 cp s3://BUCKET/AWSLogs/.../file.log.gz - | peerwatch logging import -\n\n\
+        The same code as the Lambda's log consumer: each change is recorded at its own time,\n\
+        once, whichever path saw it first; records older than a peer's last change are kept\n\
+        as late history items. Importing a file twice records nothing the second time.\n\
+        Malformed lines are skipped, each named on standard error.\n\n\
+        Exit codes: 0 done, 1 some records could not be recorded (import again), 2 the file\n\
+        cannot be read.")]
+    Import(import::ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -86,6 +100,7 @@ pub async fn run(ctx: &Context, args: LoggingArgs) -> Result<(), Failure> {
         LoggingCommand::Enable(s) => enable(ctx, s).await,
         LoggingCommand::Disable(s) => disable(ctx, s).await,
         LoggingCommand::Status(s) => status(ctx, s).await,
+        LoggingCommand::Import(a) => import::import(ctx, a).await,
     }
 }
 

@@ -301,6 +301,15 @@ pub enum PayloadError {
     TooLarge,
 }
 
+/// Why a file of records cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("it starts as gzip but does not unpack: {0}")]
+    NotGzip(String),
+    #[error("it is not UTF-8 text: {0}")]
+    NotText(String),
+}
+
 /// A subscription unpacks to at most this. CloudWatch Logs sends at most 1 MB of events per
 /// delivery, so anything far larger is not one of its payloads.
 pub const MAX_UNPACKED: u64 = 16 * 1024 * 1024;
@@ -348,20 +357,52 @@ impl Batch {
         Batch::parse(s.log_events.iter().map(|e| e.message.as_str()))
     }
 
-    /// JSON lines; blank lines are not records.
+    /// JSON lines, numbered from 1 in `skipped`; blank lines are not records, and a line may
+    /// hold several records back to back (a delivery that was not given a newline delimiter).
     pub fn of_lines(text: &str) -> Batch {
         let mut batch = Batch::default();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            match LogRecord::parse(line) {
-                Ok(r) => batch.records.push(r),
-                Err(e) => batch.skipped.push((i + 1, e)),
+            let mut values = serde_json::Deserializer::from_str(line).into_iter::<Value>();
+            let mut parsed = Vec::new();
+            let failed = loop {
+                match values.next() {
+                    None => break None,
+                    Some(Ok(v)) => parsed.push(v),
+                    Some(Err(e)) => break Some(RecordError::NotJson(e.to_string())),
+                }
+            };
+            if let Some(e) = failed {
+                batch.skipped.push((i + 1, e));
+                continue;
+            }
+            for v in parsed {
+                match LogRecord::from_value(&v) {
+                    Ok(r) => batch.records.push(r),
+                    Err(e) => batch.skipped.push((i + 1, e)),
+                }
             }
         }
         batch.sort();
         batch
+    }
+
+    /// A file of JSON lines as S3 or Firehose deliveries hold it: plain, or gzip (`.log.gz`,
+    /// told by its first bytes).
+    pub fn of_file(bytes: &[u8]) -> Result<Batch, FileError> {
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(bytes)
+                .read_to_end(&mut out)
+                .map_err(|e| FileError::NotGzip(e.to_string()))?;
+            String::from_utf8(out)
+        } else {
+            String::from_utf8(bytes.to_vec())
+        };
+        let text = text.map_err(|e| FileError::NotText(e.to_string()))?;
+        Ok(Batch::of_lines(&text))
     }
 
     fn sort(&mut self) {

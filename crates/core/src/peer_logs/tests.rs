@@ -391,3 +391,34 @@ fn an_untracked_peer_is_left_to_the_poll() {
         Applied::Untracked
     );
 }
+
+#[test]
+fn files_of_json_lines_plain_or_gzip_and_back_to_back_records() {
+    let lines = format!(
+        "{}\n\n{}{}\nnot json\n",
+        record("BGPStatus", "DOWN", t(1)),
+        record("BGPStatus", "UP", t(3)),
+        record("BFDStatus", "UP", t(2)),
+    );
+    let plain = Batch::of_file(lines.as_bytes()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(lines.as_bytes()).unwrap();
+    let zipped = Batch::of_file(&gz.finish().unwrap()).unwrap();
+    for batch in [&plain, &zipped] {
+        assert_eq!(
+            batch.records.iter().map(|r| r.at).collect::<Vec<_>>(),
+            [t(1), t(2), t(3)],
+            "in time order"
+        );
+        assert_eq!(batch.skipped.len(), 1);
+        assert_eq!(batch.skipped[0].0, 4, "numbered by line");
+    }
+    assert!(matches!(
+        Batch::of_file(&[0x1f, 0x8b, 0, 1]),
+        Err(FileError::NotGzip(_))
+    ));
+    assert!(matches!(
+        Batch::of_file(&[0xff, 0xfe]),
+        Err(FileError::NotText(_))
+    ));
+}
