@@ -690,3 +690,46 @@ async fn partial_logging_is_told_completed_or_refused_and_disable_clears_it() {
     logging_json(&stack, &dest, &["disable", "--peer", &lone]);
     assert_eq!(seen(&peers), Seen::default());
 }
+
+/// `PEER_LOGS=auto`: the poll turns logging on for each peer it discovers, once; a peer
+/// discovered later is turned on by the cycle that discovers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn peer_logs_auto_turns_logging_on_for_each_peer_a_poll_discovers() {
+    let stack = Stack::new().await;
+    let dest = destination();
+    let ids = stack.sim.fleet(1, 2);
+    let auto = [
+        ("PEER_LOGS", "auto"),
+        ("PEER_LOGS_DESTINATION_ARN", dest.as_str()),
+    ];
+    let poll = |stack: &Stack| {
+        let run = peerwatch_env(stack, &auto, &["poll", "--output", "json"]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        run.json()
+    };
+    let first = poll(&stack);
+    assert_eq!(first["peerLogsEnabled"], 2, "{first}");
+    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let on = seen(&names);
+    assert_eq!(on.sources.len(), 2, "{on:?}");
+    for id in &ids {
+        let source = &on.sources[&format!("peerwatch-{id}")];
+        assert_eq!(source, &(vec![peer_arn(id)], "EVENT_LOGS".to_string()));
+        let deliveries = &on.deliveries[&format!("peerwatch-{id}")];
+        assert_eq!(deliveries.values().collect::<Vec<_>>(), [&dest]);
+    }
+    // Nothing discovered, nothing to do; what exists stays.
+    let second = poll(&stack);
+    assert_eq!(second["peerLogsEnabled"], 0, "{second}");
+    assert_eq!(seen(&names), on);
+    // Without the destination, PEER_LOGS=auto is refused at start, naming the variable.
+    let refused = peerwatch_env(&stack, &[("PEER_LOGS", "auto")], &["poll"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("PEER_LOGS_DESTINATION_ARN is not set"),
+        "{}",
+        refused.stderr
+    );
+}

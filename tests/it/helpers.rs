@@ -239,6 +239,7 @@ impl Stack {
             notify_min_severity: Severity::Warning,
             alerting: Default::default(),
             write_concurrency: peerwatch_aws::config::DEFAULT_WRITE_CONCURRENCY,
+            peer_logs_auto: None,
         };
         adjust(&mut config);
         let poller = Self::poller_with(&sim, &moto, &moto, &recorder, config.clone());

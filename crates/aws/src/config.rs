@@ -6,6 +6,8 @@ use peerwatch_core::detect::Rules;
 use peerwatch_core::ids::RouteServerId;
 use peerwatch_core::model::Severity;
 
+use crate::logging::DeliveryDestinationArn;
+
 pub const PEER_STATE_TABLE: &str = "PEER_STATE_TABLE";
 pub const PEER_TRANSITIONS_TABLE: &str = "PEER_TRANSITIONS_TABLE";
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
@@ -19,6 +21,8 @@ pub const FLAP_HOLD_MINUTES: &str = "FLAP_HOLD_MINUTES";
 pub const REMIND_EVERY_MINUTES: &str = "REMIND_EVERY_MINUTES";
 pub const PEER_METRICS: &str = "PEER_METRICS";
 pub const WRITE_CONCURRENCY: &str = "WRITE_CONCURRENCY";
+pub const PEER_LOGS: &str = "PEER_LOGS";
+pub use crate::logging::PEER_LOGS_DESTINATION_ARN;
 
 /// Writes (transactions, marks, claims) a cycle keeps in flight at once by default: enough to
 /// keep a storm short, few enough not to be throttled.
@@ -38,12 +42,20 @@ pub struct Config {
     /// Writes in flight at once (`WRITE_CONCURRENCY`, 1 to 256, default
     /// [`DEFAULT_WRITE_CONCURRENCY`]); lower it for tables with little provisioned capacity.
     pub write_concurrency: usize,
+    /// `PEER_LOGS=auto`: peer logging is turned on, to this delivery destination
+    /// (`PEER_LOGS_DESTINATION_ARN`), for each peer a cycle discovers. `None`: `off`.
+    pub peer_logs_auto: Option<DeliveryDestinationArn>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{0} is not set; it must name the DynamoDB table")]
     Missing(&'static str),
+    #[error("{name} is not set; {why}")]
+    Required {
+        name: &'static str,
+        why: &'static str,
+    },
     #[error("{name} is invalid: {value:?}: {why}")]
     Invalid {
         name: &'static str,
@@ -199,7 +211,33 @@ impl Config {
             1..=256,
             "expected a whole number of writes in flight, 1 to 256",
         )?;
+        let peer_logs_auto = match get(PEER_LOGS).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("off") => None,
+            Some("auto") => {
+                let arn = get(PEER_LOGS_DESTINATION_ARN).ok_or(ConfigError::Required {
+                    name: PEER_LOGS_DESTINATION_ARN,
+                    why: "PEER_LOGS=auto turns logging on for each peer discovered, to the \
+                          stack's delivery destination (arn:aws:logs:REGION:ACCOUNT:delivery-destination:NAME)",
+                })?;
+                Some(
+                    DeliveryDestinationArn::parse(&arn).map_err(|_| ConfigError::Invalid {
+                        name: PEER_LOGS_DESTINATION_ARN,
+                        value: arn,
+                        why: "expected a delivery destination ARN, \
+                              arn:PARTITION:logs:REGION:ACCOUNT:delivery-destination:NAME",
+                    })?,
+                )
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: PEER_LOGS,
+                    value: get(PEER_LOGS).unwrap_or_default(),
+                    why: "expected off or auto",
+                });
+            }
+        };
         Ok(Config {
+            peer_logs_auto,
             write_concurrency: write_concurrency as usize,
             peer_state_table,
             peer_transitions_table,
@@ -244,6 +282,48 @@ mod tests {
         (PEER_STATE_TABLE, "PeerState"),
         (PEER_TRANSITIONS_TABLE, "PeerTransitions"),
     ];
+
+    #[test]
+    fn peer_logs_auto_needs_its_destination() {
+        assert_eq!(config(&TABLES).unwrap().peer_logs_auto, None);
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = TABLES.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert_eq!(with(&[(PEER_LOGS, "off")]).unwrap().peer_logs_auto, None);
+        let arn = "arn:aws:logs:us-east-1:111122223333:delivery-destination:peerwatch-peer-logs";
+        let auto = with(&[(PEER_LOGS, "AUTO"), (PEER_LOGS_DESTINATION_ARN, arn)]).unwrap();
+        assert_eq!(
+            auto.peer_logs_auto.map(|d| d.as_str().to_string()),
+            Some(arn.into())
+        );
+        let missing = with(&[(PEER_LOGS, "auto")]).unwrap_err();
+        assert!(
+            matches!(missing, ConfigError::Required { name, .. } if name == PEER_LOGS_DESTINATION_ARN),
+            "{missing}"
+        );
+        assert!(
+            missing
+                .to_string()
+                .starts_with("PEER_LOGS_DESTINATION_ARN is not set")
+        );
+        let bad = with(&[
+            (PEER_LOGS, "auto"),
+            (
+                PEER_LOGS_DESTINATION_ARN,
+                "arn:aws:logs:us-east-1:111122223333:log-group:x",
+            ),
+        ]);
+        assert!(
+            matches!(bad, Err(ConfigError::Invalid { name, .. }) if name == PEER_LOGS_DESTINATION_ARN)
+        );
+        let unknown = with(&[(PEER_LOGS, "on")]).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "PEER_LOGS is invalid: \"on\": expected off or auto"
+        );
+    }
 
     #[test]
     fn defaults() {

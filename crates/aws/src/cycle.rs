@@ -12,9 +12,9 @@ use futures::{FutureExt, StreamExt};
 use peerwatch_core::detect::{Detector, Rules};
 use peerwatch_core::error_chain;
 use peerwatch_core::fabric::{self, FabricTransition};
-use peerwatch_core::ids::RouteServerId;
+use peerwatch_core::ids::{RouteServerId, RouteServerPeerId};
 use peerwatch_core::metrics::PeerHealth;
-use peerwatch_core::model::{NotificationState, PeerRecord, Timestamp, Transition};
+use peerwatch_core::model::{NotificationState, PeerRecord, Timestamp, Transition, TransitionKind};
 use peerwatch_core::render::{self, Notification};
 use peerwatch_core::storm::{GroupKind, group_id, routing_group_id, storm_groups};
 use peerwatch_core::summary::{Detected, Summary};
@@ -22,6 +22,7 @@ use peerwatch_core::summary::{Detected, Summary};
 use crate::config::Config;
 use crate::dynamo::StoreError;
 use crate::listing::{ListError, for_each_page};
+use crate::logging::{self, LoggingError, PeerLogs};
 use crate::publish;
 use crate::routing::{self, FabricError, Session};
 use crate::store::{Outbox, PendingNotification, Store, WriteOutcome};
@@ -42,18 +43,32 @@ pub struct Poller {
     pub(crate) store: Store,
     pub(crate) config: Config,
     clock: Clock,
+    /// With `PEER_LOGS=auto`: turns logging on for each peer a cycle discovers.
+    peer_logs: Option<PeerLogs>,
 }
 
 impl Poller {
     /// Clients from one SDK configuration: endpoints come from its standard settings
     /// (`AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL_DYNAMODB`, ...), nothing else.
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
-        Self::from_clients(
+        let peer_logs = config
+            .peer_logs_auto
+            .clone()
+            .map(|dest| PeerLogs::new(logging::client(sdk, &dest), dest));
+        let mut poller = Self::from_clients(
             aws_sdk_ec2::Client::new(sdk),
             aws_sdk_dynamodb::Client::new(sdk),
             aws_sdk_sns::Client::new(sdk),
             config,
-        )
+        );
+        poller.peer_logs = peer_logs;
+        poller
+    }
+
+    /// Turns logging on through `logs` for each peer a cycle discovers (`PEER_LOGS=auto`).
+    pub fn with_peer_logs(mut self, logs: PeerLogs) -> Self {
+        self.peer_logs = Some(logs);
+        self
     }
 
     pub fn from_clients(
@@ -74,6 +89,7 @@ impl Poller {
             store,
             config,
             clock: std::sync::Arc::new(Timestamp::now),
+            peer_logs: None,
         }
     }
 
@@ -123,6 +139,10 @@ pub enum CycleError {
         "cannot read the routing database of {route_servers:?}; their routes stay as last known (the logs say why)"
     )]
     Unread { route_servers: Vec<String> },
+    #[error(
+        "cannot turn peer logging on for the peers this run discovered (PEER_LOGS=auto); `peerwatch logging enable --all` does it"
+    )]
+    PeerLogs(#[source] LoggingError),
     #[error("run scope {asked:?} is outside the configured ROUTE_SERVER_IDS {configured:?}")]
     Scope {
         asked: Vec<RouteServerId>,
@@ -225,8 +245,22 @@ impl Poller {
                 .chain(fabric_transitions.iter().map(Detected::of_fabric))
                 .collect();
         } else {
+            let discovered: Vec<RouteServerPeerId> = transitions
+                .iter()
+                .filter(|t| t.kind == TransitionKind::Discovered && t.record.present)
+                .filter_map(|t| RouteServerPeerId::parse(t.peer_id()).ok())
+                .collect();
             self.record(transitions, fabric_transitions, &opts, lease, &mut summary)
                 .await?;
+            // After the records: logging is a convenience the peers' history never waits for.
+            if let Some(logs) = &self.peer_logs
+                && incomplete.is_none()
+            {
+                match logs.enable_all(&discovered).await {
+                    Ok(enabled) => summary.peer_logs_enabled = enabled.changed(),
+                    Err(e) => incomplete = Some(CycleError::PeerLogs(e)),
+                }
+            }
         }
         if let Some(e) = incomplete {
             tracing::error!(summary = ?summary, error = %error_chain(&e), "poll cycle incomplete");

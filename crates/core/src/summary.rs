@@ -35,6 +35,8 @@ pub struct Summary {
     pub grouped_notifications: usize,
     /// Transitions recorded by this run that a grouped message covers.
     pub transitions_grouped: usize,
+    /// With `PEER_LOGS=auto`: discovered peers whose logging this run turned on.
+    pub peer_logs_enabled: usize,
     pub dry_run: bool,
     pub duration_ms: u64,
     /// In a dry run, what would have been recorded.

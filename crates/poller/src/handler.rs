@@ -64,6 +64,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Cycle(CycleError::Fabric(_)) => "ListRouteServersFailed",
             HandlerError::Cycle(CycleError::Unread { .. }) => "RoutingDatabaseUnread",
             HandlerError::Cycle(CycleError::Scope { .. }) => "InvalidPayload",
+            HandlerError::Cycle(CycleError::PeerLogs(_)) => "EnablePeerLogsFailed",
             HandlerError::InvalidLogs(_) => "InvalidLogsPayload",
             HandlerError::Consume(ConsumeError::Load(_)) => "LoadStatesFailed",
             HandlerError::Consume(_) => "PeerLogsUnrecorded",
