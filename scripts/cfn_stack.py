@@ -6,9 +6,10 @@ Usage:
   cfn_stack.py deploy TEMPLATE --endpoint URL --stack NAME [--param KEY=VALUE ...]
       Does what `sam package` + `sam deploy` do, against moto: uploads a stand-in code zip to
       S3, points CodeUri at it, translates the template with the SAM translator, creates the
-      stack, and prints JSON describing what the stack made: its outputs, resources, the
+      stack, and prints JSON describing what the stack made: its outputs, resources, each
       deployed function's configuration (environment included), the inline policies of its
-      roles, the alert topic's KMS key and the dashboards' bodies.
+      roles, the alert topic's KMS key, the dashboards' bodies, and the peer-log path (the
+      delivery destination, the log groups' subscription filters, the logs resource policies).
 
 Credentials and region come from the environment (the tests set test values).
 """
@@ -64,7 +65,7 @@ def deploy(args: argparse.Namespace) -> dict:
     params = dict(p.split("=", 1) for p in args.param)
     clients = {
         name: boto3.client(name, endpoint_url=args.endpoint)
-        for name in ["s3", "cloudformation", "lambda", "iam", "sns", "kms", "cloudwatch"]
+        for name in ["s3", "cloudformation", "lambda", "iam", "sns", "kms", "cloudwatch", "logs"]
     }
 
     # What `sam package` does: code to S3, CodeUri rewritten to point there.
@@ -99,14 +100,19 @@ def deploy(args: argparse.Namespace) -> dict:
         # moto lists the types it skipped without ids
         if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
     }
+    conditions = Conditions(translated, params)
     not_created = sorted(
         f"{logical} ({res['Type']})"
         for logical, res in translated["Resources"].items()
-        if logical not in resources and "Condition" not in res
+        if logical not in resources and conditions.holds(res.get("Condition"))
     )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
-    fn = clients["lambda"].get_function_configuration(FunctionName=resources["PollerFunction"]["physicalId"])
+    functions = {
+        logical: function_configuration(clients["lambda"], res["physicalId"])
+        for logical, res in resources.items()
+        if res["type"] == "AWS::Lambda::Function"
+    }
     roles = {}
     for logical, res in resources.items():
         if res["type"] != "AWS::IAM::Role":
@@ -141,28 +147,114 @@ def deploy(args: argparse.Namespace) -> dict:
         if res["type"] == "AWS::CloudWatch::Dashboard"
     }
 
+    # The peer-log path as the logs API reports it: every delivery destination, each log group
+    # of the stack with its subscription filters, and the account's logs resource policies.
+    logs = clients["logs"]
+    delivery_destinations = {
+        d["name"]: {
+            "arn": d["arn"],
+            "type": d.get("deliveryDestinationType"),
+            "destinationResourceArn": d["deliveryDestinationConfiguration"]["destinationResourceArn"],
+        }
+        for d in logs.describe_delivery_destinations()["deliveryDestinations"]
+    }
+    log_groups = {
+        logical: {
+            "name": res["physicalId"],
+            "retentionInDays": next(
+                (
+                    g.get("retentionInDays")
+                    for g in logs.describe_log_groups(logGroupNamePrefix=res["physicalId"])["logGroups"]
+                    if g["logGroupName"] == res["physicalId"]
+                ),
+                None,
+            ),
+            "subscriptionFilters": [
+                {k: f.get(k) for k in ["filterName", "filterPattern", "destinationArn"]}
+                for f in logs.describe_subscription_filters(logGroupName=res["physicalId"])["subscriptionFilters"]
+            ],
+        }
+        for logical, res in resources.items()
+        if res["type"] == "AWS::Logs::LogGroup"
+    }
+    logs_resource_policies = {
+        p["policyName"]: json.loads(p["policyDocument"])
+        for p in logs.describe_resource_policies()["resourcePolicies"]
+    }
+
     return {
         "stackName": args.stack,
         "stackStatus": stack["StackStatus"],
         "outputs": outputs,
         "resources": resources,
         "notCreatedByMoto": not_created,
-        "function": {
-            "name": fn["FunctionName"],
-            "role": fn["Role"],
-            "runtime": fn.get("Runtime"),
-            "handler": fn.get("Handler"),
-            "memorySize": fn.get("MemorySize"),
-            "timeout": fn.get("Timeout"),
-            # Lambda's environment is strings; moto keeps CloudFormation's numbers as numbers.
-            "environment": {
-                k: str(v) for k, v in fn.get("Environment", {}).get("Variables", {}).items()
-            },
-        },
+        # The poller's configuration under its old key, every function's by logical id.
+        "function": functions["PollerFunction"],
+        "functions": functions,
         "roles": roles,
         "topicKmsKeyArn": key_arn,
         "dashboards": dashboards,
+        "deliveryDestinations": delivery_destinations,
+        "logGroups": log_groups,
+        "logsResourcePolicies": logs_resource_policies,
     }
+
+
+def function_configuration(client, name: str) -> dict:
+    fn = client.get_function_configuration(FunctionName=name)
+    # Who may invoke it: moto files a stack's AWS::Lambda::Permission here, under no id.
+    try:
+        policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
+    except client.exceptions.ResourceNotFoundException:
+        policy = None
+    return {
+        "name": fn["FunctionName"],
+        "arn": fn["FunctionArn"],
+        "role": fn["Role"],
+        "runtime": fn.get("Runtime"),
+        "handler": fn.get("Handler"),
+        "memorySize": fn.get("MemorySize"),
+        "timeout": fn.get("Timeout"),
+        # Lambda's environment is strings; moto keeps CloudFormation's numbers as numbers.
+        "environment": {
+            k: str(v) for k, v in fn.get("Environment", {}).get("Variables", {}).items()
+        },
+        "policy": policy,
+    }
+
+
+class Conditions:
+    """The template's conditions for these parameters (defaults for the others), so that a
+    resource left out by its condition is not reported as one moto failed to create."""
+
+    def __init__(self, template: dict, params: dict):
+        self.definitions = template.get("Conditions", {})
+        self.params = {
+            name: str(params.get(name, p.get("Default", "")))
+            for name, p in template.get("Parameters", {}).items()
+        }
+
+    def holds(self, name) -> bool:
+        return name is None or self.value({"Condition": name})
+
+    def value(self, expr):
+        if isinstance(expr, str):
+            return expr
+        if isinstance(expr, dict) and len(expr) == 1:
+            (fn, arg), = expr.items()
+            if fn == "Condition":
+                return self.value(self.definitions[arg])
+            if fn == "Ref" and arg in self.params:
+                return self.params[arg]
+            if fn == "Fn::Equals":
+                return str(self.value(arg[0])) == str(self.value(arg[1]))
+            if fn == "Fn::Not":
+                return not self.value(arg[0])
+            if fn == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(self.value(a) for a in arg)
+        raise SystemExit(f"cfn_stack.py cannot evaluate the condition expression {expr}")
 
 
 def main() -> None:

@@ -81,6 +81,105 @@ def _put_delivery_source_with_ec2(self, name, resource_arn, log_type, tags):
 LogsBackend.put_delivery_source = _put_delivery_source_with_ec2
 
 
+def _peer_log_resources_in_cloudformation() -> None:
+    """moto's CloudFormation has no model for AWS::Logs::DeliveryDestination nor
+    AWS::Logs::SubscriptionFilter and skips them, so a stack deployed into it would lack the
+    peer-log destination and the log consumer's subscription. These two models create them
+    through moto's own logs backend, as CloudFormation does through the API, with that API's
+    checks (a subscription's function must exist). Only what the template uses is modelled:
+    no updates, no destination policy."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.core.common_models import CloudFormationModel
+    from moto.logs.models import logs_backends
+
+    class DeliveryDestinationResource(CloudFormationModel):
+        # moto files every model under the service its module names.
+        __module__ = "moto.logs.models"
+
+        def __init__(self, destination):
+            self.destination = destination
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::Logs::DeliveryDestination"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            props = cloudformation_json["Properties"]
+            tags = {t["Key"]: t["Value"] for t in props.get("Tags", [])}
+            destination = logs_backends[account_id][region_name].put_delivery_destination(
+                name=resource_name,
+                output_format=props.get("OutputFormat"),
+                delivery_destination_configuration={
+                    "destinationResourceArn": props["DestinationResourceArn"]
+                },
+                tags=tags or None,
+            )
+            return cls(destination)
+
+        @property
+        def physical_resource_id(self):
+            return self.destination.name
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ["Arn", "DeliveryDestinationType"]
+
+        def get_cfn_attribute(self, attribute_name):
+            if attribute_name == "Arn":
+                return self.destination.arn
+            if attribute_name == "DeliveryDestinationType":
+                return self.destination.delivery_destination_type
+            raise UnformattedGetAttTemplateException()
+
+    class SubscriptionFilterResource(CloudFormationModel):
+        __module__ = "moto.logs.models"
+
+        def __init__(self, log_group_name, filter_name):
+            self.log_group_name = log_group_name
+            self.filter_name = filter_name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "FilterName"
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::Logs::SubscriptionFilter"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            props = cloudformation_json["Properties"]
+            logs_backends[account_id][region_name].put_subscription_filter(
+                log_group_name=props["LogGroupName"],
+                filter_name=resource_name,
+                filter_pattern=props["FilterPattern"],
+                destination_arn=props["DestinationArn"],
+                role_arn=props.get("RoleArn", ""),
+            )
+            return cls(props["LogGroupName"], resource_name)
+
+        @property
+        def physical_resource_id(self):
+            return self.filter_name
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return False
+
+
+# Before the first stack is parsed: moto reads its models once.
+_peer_log_resources_in_cloudformation()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)

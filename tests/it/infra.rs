@@ -1,5 +1,6 @@
-//! The SAM template in `infra/`: its IAM checked against what the poller really calls, and the
-//! whole stack deployed into moto's CloudFormation and polled through.
+//! The SAM template in `infra/`: its IAM checked against what the poller and the log consumer
+//! really call, and the whole stack deployed into moto's CloudFormation and polled through,
+//! its peer-log path (log group, delivery destination, subscription, consumer) included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -21,6 +22,21 @@ const TEMPLATE: &str = "infra/template.yaml";
 /// Lambda service does with the role (logs, the on-failure destination).
 const CODE_POLICY: &str = "peerwatch-poller";
 const SERVICE_POLICY: &str = "lambda-service";
+/// The log consumer's role's policy for its own calls.
+const CONSUMER_CODE_POLICY: &str = "peerwatch-log-consumer";
+/// What the poller's role gains with `PeerLogsAuto=true` (a policy of its own, conditional).
+const POLLER_PEER_LOGS_POLICY: &str = "peerwatch-poller-peer-logs";
+/// The environment the poller has and the log consumer has not: it alone enables logging.
+const POLLER_ONLY_SETTINGS: [&str; 2] = ["PEER_LOGS", "PEER_LOGS_DESTINATION_ARN"];
+/// Resource types moto's CloudFormation does not model (they are skipped and reported);
+/// a `AWS::Lambda::Permission` it files in the function's policy, under no resource id.
+const MOTO_LACKS: [&str; 5] = [
+    "AWS::CloudWatch::Alarm",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::Permission",
+    "AWS::SNS::TopicPolicy",
+    "AWS::Scheduler::Schedule",
+];
 
 /// Runs `scripts/cfn_stack.py` with the project's Python (it needs the SAM translator).
 fn cfn_stack(args: &[&str]) -> Value {
@@ -109,12 +125,30 @@ fn symbolic(v: &Value) -> String {
     panic!("unsupported resource expression in the template: {v}")
 }
 
-/// The template's inline policy `name` of role `role`.
+/// The template's policy `name` of role `role`: one of its inline policies, or a standalone
+/// `AWS::IAM::Policy` attached to it.
 fn template_policy(role: &str, name: &str) -> &'static Value {
-    let policies = &template()["Resources"][role]["Properties"]["Policies"];
-    &as_list(policies)
+    let resources = &template()["Resources"];
+    let policies = &resources[role]["Properties"]["Policies"];
+    let inline = as_list(policies)
         .into_iter()
-        .find(|p| p["PolicyName"] == name)
+        .find(|p| p["PolicyName"] == name);
+    let standalone = || {
+        resources
+            .as_object()
+            .expect("Resources")
+            .values()
+            .filter(|r| r["Type"] == "AWS::IAM::Policy")
+            .map(|r| &r["Properties"])
+            .find(|p| {
+                p["PolicyName"] == name
+                    && as_list(&p["Roles"])
+                        .into_iter()
+                        .any(|r| symbolic(r) == role)
+            })
+    };
+    &inline
+        .or_else(standalone)
         .unwrap_or_else(|| panic!("{role} has no policy {name}"))["PolicyDocument"]
 }
 
@@ -147,9 +181,24 @@ fn assert_exactly(performed: &Grants, allowed: &Grants, what: &str) {
 /// Called by the scenario test with every call its poller made: the template's policy must
 /// allow exactly those, resource by resource.
 pub fn assert_template_allows_exactly(calls: &[Call], config: &Config) {
+    assert_template_role_allows_exactly("PollerRole", &[CODE_POLICY], calls, config);
+}
+
+/// The template's policies `policies` of `role` allow exactly what `calls` needed, resource
+/// by resource, each recorded resource named as the template names it.
+pub fn assert_template_role_allows_exactly(
+    role: &str,
+    policies: &[&str],
+    calls: &[Call],
+    config: &Config,
+) {
     let state = format!("table/{}", config.peer_state_table);
     let transitions = format!("table/{}", config.peer_transitions_table);
     let topic = config.alert_topic_arn.clone().unwrap_or_default();
+    // A name or ARN pattern of this account and region, as the template's !Sub writes it.
+    let here = |service: &str, tail: &str| {
+        format!("arn:AWS::Partition:{service}:AWS::Region:AWS::AccountId:{tail}")
+    };
     let resolve = |r: &str| -> String {
         if r == state {
             "PeerStateTable".into()
@@ -159,21 +208,41 @@ pub fn assert_template_allows_exactly(calls: &[Call], config: &Config) {
             "AlertTopic".into()
         } else if r.starts_with("route-server/") {
             // Every route server of the account and region, as the template grants it.
-            "arn:AWS::Partition:ec2:AWS::Region:AWS::AccountId:route-server/*".into()
+            here("ec2", "route-server/*")
         } else {
-            r.to_string()
+            peer_logs_resource(r, &here, "PeerLogDestination")
         }
     };
     let topic_key =
         symbolic(&template()["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"]);
     let performed = needed(calls, &resolve, &topic_key);
-    let allowed = grants(template_policy("PollerRole", CODE_POLICY), &symbolic);
-    assert_exactly(&performed, &allowed, "infra/template.yaml PollerRole");
+    let mut allowed = Grants::new();
+    for name in policies {
+        allowed.extend(grants(template_policy(role, name), &symbolic));
+    }
+    assert_exactly(&performed, &allowed, &format!("infra/template.yaml {role}"));
+}
+
+/// A resource of enabling peer logging as the policies grant it: a delivery source named
+/// `peerwatch-rsp-...` as the sources of that prefix, a peer as every peer, a delivery
+/// destination as `destination`, a new delivery as every delivery. Anything else unchanged.
+fn peer_logs_resource(r: &str, here: &dyn Fn(&str, &str) -> String, destination: &str) -> String {
+    if r.starts_with("delivery-source:peerwatch-rsp-") {
+        here("logs", "delivery-source:peerwatch-rsp-*")
+    } else if r.starts_with("route-server-peer/") {
+        here("ec2", "route-server-peer/*")
+    } else if r.starts_with("delivery-destination:") {
+        destination.to_string()
+    } else if r == "delivery:*" {
+        here("logs", "delivery:*")
+    } else {
+        r.to_string()
+    }
 }
 
 /// Every policy document in the template: the roles' inline policies, standalone IAM
-/// policies, and the resource policies (topic, key).
-fn all_policy_documents(t: &Value) -> Vec<(String, &Value)> {
+/// policies, and the resource policies (topic, key, log group delivery).
+fn all_policy_documents(t: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (logical, res) in t["Resources"].as_object().expect("Resources") {
         let props = &res["Properties"];
@@ -181,20 +250,29 @@ fn all_policy_documents(t: &Value) -> Vec<(String, &Value)> {
             "AWS::IAM::Role" => {
                 out.push((
                     format!("{logical} trust"),
-                    &props["AssumeRolePolicyDocument"],
+                    props["AssumeRolePolicyDocument"].clone(),
                 ));
                 for p in as_list(&props["Policies"]) {
                     out.push((
-                        format!("{logical} {}", p["PolicyName"]),
-                        &p["PolicyDocument"],
+                        format!("{logical} {}", p["PolicyName"].as_str().unwrap_or("?")),
+                        p["PolicyDocument"].clone(),
                     ));
                 }
             }
             "AWS::IAM::Policy"
             | "AWS::IAM::ManagedPolicy"
             | "AWS::SNS::TopicPolicy"
-            | "AWS::SQS::QueuePolicy" => out.push((logical.clone(), &props["PolicyDocument"])),
-            "AWS::KMS::Key" => out.push((logical.clone(), &props["KeyPolicy"])),
+            | "AWS::SQS::QueuePolicy" => {
+                out.push((logical.clone(), props["PolicyDocument"].clone()))
+            }
+            "AWS::KMS::Key" => out.push((logical.clone(), props["KeyPolicy"].clone())),
+            // CloudWatch Logs takes its resource policies as JSON text (a !Sub here).
+            "AWS::Logs::ResourcePolicy" => {
+                let text = symbolic(&props["PolicyDocument"]);
+                let doc = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{logical}: the policy is not JSON: {e}\n{text}"));
+                out.push((logical.clone(), doc));
+            }
             "AWS::Serverless::Function" => {
                 assert!(
                     props.get("Policies").is_none() && props.get("Role").is_some(),
@@ -208,7 +286,7 @@ fn all_policy_documents(t: &Value) -> Vec<(String, &Value)> {
 }
 
 /// Statements that grant a wildcard action (or use NotAction), as "where: action".
-fn wildcard_actions(docs: &[(String, &Value)]) -> Vec<String> {
+fn wildcard_actions(docs: &[(String, Value)]) -> Vec<String> {
     let mut bad = Vec::new();
     for (name, doc) in docs {
         for st in as_list(&doc["Statement"]) {
@@ -229,11 +307,20 @@ fn wildcard_actions(docs: &[(String, &Value)]) -> Vec<String> {
 #[test]
 fn template_grants_no_wildcard_action() {
     let docs = all_policy_documents(template());
-    assert!(
-        docs.len() >= 5,
-        "expected the roles, topic and key policies, found {}",
-        docs.len()
-    );
+    let names: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "PollerRole peerwatch-poller",
+        "LogConsumerRole peerwatch-log-consumer",
+        "PollerPeerLogsPolicy",
+        "AlertTopicPolicy",
+        "AlertKey",
+        "PeerLogGroupPolicy",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} not checked: {names:?}"
+        );
+    }
     let bad = wildcard_actions(&docs);
     assert!(bad.is_empty(), "wildcard actions in {TEMPLATE}: {bad:?}");
 
@@ -243,7 +330,7 @@ fn template_grants_no_wildcard_action() {
         {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": "*"},
         {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
     assert_eq!(
-        wildcard_actions(&[("broken".into(), &broken)]),
+        wildcard_actions(&[("broken".into(), broken)]),
         ["broken: dynamodb:*", "broken: NotAction", "broken: s3:Get*"]
     );
 }
@@ -348,6 +435,8 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
             "FLAP_WINDOW_MINUTES",
             "HISTORY_RETENTION_DAYS",
             "NOTIFY_MIN_SEVERITY",
+            "PEER_LOGS",
+            "PEER_LOGS_DESTINATION_ARN",
             "PEER_METRICS",
             "PEER_STATE_TABLE",
             "PEER_TRANSITIONS_TABLE",
@@ -356,6 +445,14 @@ async fn template_deploys_into_cloudformation_and_the_poller_runs_on_its_stack()
             "STORM_THRESHOLD"
         ],
         "every setting of docs/operating.md's Configuration and Alert rules, nothing else"
+    );
+    // By default the log path exists and the poller leaves enabling logging to the CLI.
+    assert_eq!(env["PEER_LOGS"], "off");
+    assert_eq!(
+        env["PEER_LOGS_DESTINATION_ARN"],
+        outputs["PeerLogDestinationArn"]
+            .as_str()
+            .expect("the destination output")
     );
     let config =
         Config::from_lookup(|k| env.get(k).cloned()).expect("the deployed environment is valid");
@@ -853,4 +950,643 @@ fn alerting_parameters_and_dashboard_deploy_into_cloudformation() {
         .map(|a| &a["value"])
         .collect();
     assert_eq!(timeout_lines, [&json!(50_000)]);
+}
+
+/// Deploys the template into moto's CloudFormation under a new stack name, with these
+/// `KEY=VALUE` parameters: the stack's name and what `cfn_stack.py deploy` reports.
+fn deploy(prefix: &str, params: &[&str]) -> (String, Value) {
+    let moto_url = moto().endpoint().to_string();
+    let stack_name = unique_name(prefix).to_lowercase();
+    let mut args = vec![
+        "deploy",
+        TEMPLATE,
+        "--endpoint",
+        &moto_url,
+        "--stack",
+        &stack_name,
+    ];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let deployed = cfn_stack(&args);
+    assert_eq!(deployed["stackStatus"], "CREATE_COMPLETE", "{deployed:#}");
+    (stack_name, deployed)
+}
+
+fn environment(function: &Value) -> BTreeMap<String, String> {
+    serde_json::from_value(function["environment"].clone()).expect("environment")
+}
+
+/// The account moto deployed into, from a role's ARN.
+fn account_of(deployed: &Value) -> String {
+    let arn = deployed["roles"]["PollerRole"]["arn"]
+        .as_str()
+        .expect("role ARN");
+    arn.split(':').nth(4).expect("account").to_string()
+}
+
+/// The whole peer-log path as CloudFormation made it (PeerLogs=Enabled, the default, and
+/// PeerLogsAuto=true): the log group with its retention and delivery policy, the delivery
+/// destination on it, the subscription filter to the log consumer and the permission that
+/// lets CloudWatch Logs invoke it, the consumer (the poller's binary and settings, its own
+/// role, logs and queue), and the poller told to enable logging, with the permissions it takes.
+/// The consumer, configured from its deployed environment, runs on the stack's tables, and
+/// its deployed role allows exactly what it called, ARN by ARN.
+#[tokio::test(flavor = "multi_thread")]
+async fn peer_log_path_deploys_into_cloudformation() {
+    let (stack, deployed) = deploy("pwlogs", &["PeerLogsAuto=true", "LogRetentionDays=7"]);
+    let account = account_of(&deployed);
+    let outputs = &deployed["outputs"];
+    let resources = &deployed["resources"];
+    let here = |service: &str, tail: &str| format!("arn:aws:{service}:us-east-1:{account}:{tail}");
+
+    // Everything the template asks for is made, but what moto cannot model.
+    let skipped: Vec<&str> = deployed["notCreatedByMoto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .filter(|s| !MOTO_LACKS.iter().any(|t| s.ends_with(&format!("({t})"))))
+        .collect();
+    assert!(skipped.is_empty(), "not created: {skipped:?}");
+    for (logical, kind) in [
+        ("PollerFunction", "AWS::Lambda::Function"),
+        ("LogConsumerFunction", "AWS::Lambda::Function"),
+        ("PeerLogGroup", "AWS::Logs::LogGroup"),
+        ("PeerLogGroupPolicy", "AWS::Logs::ResourcePolicy"),
+        ("PeerLogDestination", "AWS::Logs::DeliveryDestination"),
+        (
+            "LogConsumerFunctionPeerLogs",
+            "AWS::Logs::SubscriptionFilter",
+        ),
+        ("LogConsumerLogGroup", "AWS::Logs::LogGroup"),
+        ("LogConsumerRole", "AWS::IAM::Role"),
+        ("LogConsumerFailedInvocationsQueue", "AWS::SQS::Queue"),
+        ("PollerPeerLogsPolicy", "AWS::IAM::Policy"),
+    ] {
+        assert_eq!(resources[logical]["type"], kind, "{logical}: {resources:#}");
+    }
+
+    // The peer-log group, kept LogRetentionDays like the functions' own logs.
+    let peer_log_group = outputs["PeerLogGroupName"].as_str().unwrap();
+    let peer_log_group_arn = here("logs", &format!("log-group:{peer_log_group}"));
+    let groups = &deployed["logGroups"];
+    for logical in ["PeerLogGroup", "PollerLogGroup", "LogConsumerLogGroup"] {
+        assert_eq!(groups[logical]["retentionInDays"], 7, "{logical}");
+    }
+    assert_eq!(groups["PeerLogGroup"]["name"], peer_log_group);
+
+    // What vended log delivery needs on it: the delivery service may write its streams, for
+    // deliveries of this account and region only.
+    assert_eq!(
+        deployed["logsResourcePolicies"][format!("{stack}-peer-log-delivery")],
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "VendedLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": format!("{peer_log_group_arn}:log-stream:*"),
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": here("logs", "*")},
+            },
+        }]}),
+        "{:#}",
+        deployed["logsResourcePolicies"]
+    );
+
+    // The delivery destination is that group, and the poller and the CLI are told its ARN.
+    let destination_arn = outputs["PeerLogDestinationArn"].as_str().unwrap();
+    assert_eq!(
+        destination_arn,
+        here("logs", &format!("delivery-destination:{stack}-peer-logs"))
+    );
+    let destination = &deployed["deliveryDestinations"][format!("{stack}-peer-logs")];
+    assert_eq!(destination["arn"], destination_arn);
+    assert_eq!(destination["type"], "CWL");
+    assert_eq!(destination["destinationResourceArn"], peer_log_group_arn);
+    let cli = outputs["CliEnvironment"].as_str().unwrap();
+    assert!(
+        cli.ends_with(&format!(" PEER_LOGS_DESTINATION_ARN={destination_arn}")),
+        "{cli}"
+    );
+
+    // Every record of the group goes to the log consumer, and only that group's, which only
+    // CloudWatch Logs, for that group, may invoke.
+    let functions = &deployed["functions"];
+    let poller = &functions["PollerFunction"];
+    let consumer = &functions["LogConsumerFunction"];
+    assert_eq!(consumer["name"], format!("{stack}-log-consumer"));
+    assert_eq!(outputs["LogConsumerFunctionName"], consumer["name"]);
+    assert_eq!(
+        groups["PeerLogGroup"]["subscriptionFilters"],
+        json!([{
+            "filterName": resources["LogConsumerFunctionPeerLogs"]["physicalId"],
+            "filterPattern": "",
+            "destinationArn": consumer["arn"],
+        }])
+    );
+    for logical in ["PollerLogGroup", "LogConsumerLogGroup"] {
+        assert_eq!(
+            groups[logical]["subscriptionFilters"],
+            json!([]),
+            "{logical}"
+        );
+    }
+    let invokers: Vec<&Value> = as_list(&consumer["policy"]["Statement"]);
+    assert_eq!(invokers.len(), 1, "{:#}", consumer["policy"]);
+    assert_eq!(invokers[0]["Effect"], "Allow");
+    assert_eq!(invokers[0]["Action"], "lambda:InvokeFunction");
+    assert_eq!(
+        invokers[0]["Principal"],
+        json!({"Service": "logs.amazonaws.com"})
+    );
+    assert_eq!(invokers[0]["Resource"], consumer["arn"]);
+    assert_eq!(
+        invokers[0]["Condition"],
+        json!({"ArnLike": {"AWS:SourceArn": format!("{peer_log_group_arn}:*")}})
+    );
+    assert_eq!(
+        poller["policy"],
+        Value::Null,
+        "the schedule invokes through its own role"
+    );
+
+    // The consumer is the poller's binary with the poller's settings, but for enabling logging.
+    for key in ["runtime", "handler", "memorySize"] {
+        assert_eq!(consumer[key], poller[key], "{key}");
+    }
+    let poller_env = environment(poller);
+    let consumer_env = environment(consumer);
+    let mut shared = poller_env.clone();
+    for key in POLLER_ONLY_SETTINGS {
+        assert!(shared.remove(key).is_some(), "the poller has {key}");
+    }
+    assert_eq!(consumer_env, shared);
+    assert_eq!(poller_env["PEER_LOGS"], "auto");
+    assert_eq!(poller_env["PEER_LOGS_DESTINATION_ARN"], destination_arn);
+    let config = Config::from_lookup(|k| consumer_env.get(k).cloned())
+        .expect("the consumer's environment is valid");
+    assert_eq!(config.peer_state_table, outputs["PeerStateTableName"]);
+
+    // Its own role: nothing of the poller's.
+    let roles = &deployed["roles"];
+    let role = &roles["LogConsumerRole"];
+    assert_eq!(consumer["role"], role["arn"]);
+    assert_ne!(role["arn"], roles["PollerRole"]["arn"]);
+    let mut policy_names: Vec<&str> = role["policies"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    policy_names.sort();
+    assert_eq!(policy_names, [SERVICE_POLICY, CONSUMER_CODE_POLICY]);
+
+    // What the Lambda service does with it: its own logs, its own on-failure queue.
+    let literal = |v: &Value| v.as_str().expect("a resolved ARN").to_string();
+    let queue = outputs["LogConsumerFailedInvocationsQueueUrl"]
+        .as_str()
+        .unwrap();
+    let queue_arn = here("sqs", queue.rsplit('/').next().unwrap());
+    assert_ne!(
+        queue,
+        outputs["FailedInvocationsQueueUrl"].as_str().unwrap()
+    );
+    let consumer_logs = here(
+        "logs",
+        &format!(
+            "log-group:{}",
+            outputs["LogConsumerLogGroupName"].as_str().unwrap()
+        ),
+    );
+    let service: Grants = grants(&role["policies"][SERVICE_POLICY], &literal)
+        .into_iter()
+        // moto answers GetAtt LogGroup.Arn without CloudFormation's trailing ":*".
+        .map(|(a, r)| (a, r.trim_end_matches(":*").to_string()))
+        .collect();
+    let expected: Grants = [
+        ("logs:CreateLogStream".to_string(), consumer_logs.clone()),
+        ("logs:PutLogEvents".to_string(), consumer_logs),
+        ("sqs:SendMessage".to_string(), queue_arn),
+    ]
+    .into();
+    assert_eq!(service, expected);
+
+    // Its code's policy allows exactly what a consumer run on this stack calls.
+    let calls = recorded_consumer_run(&config).await;
+    let resolve = |r: &str| -> String {
+        if r.starts_with("table/") {
+            here("dynamodb", r)
+        } else {
+            r.to_string()
+        }
+    };
+    let key = deployed["topicKmsKeyArn"]
+        .as_str()
+        .expect("the topic is encrypted");
+    let performed = needed(&calls, &resolve, key);
+    let allowed = grants(&role["policies"][CONSUMER_CODE_POLICY], &literal);
+    assert_exactly(&performed, &allowed, "deployed LogConsumerRole");
+
+    // With PeerLogsAuto, the poller's role gains enabling logging, on this stack's names only.
+    let enabling = grants(
+        &roles["PollerRole"]["policies"][POLLER_PEER_LOGS_POLICY],
+        &literal,
+    );
+    let sources = here("logs", "delivery-source:peerwatch-rsp-*");
+    let expected: Grants = [
+        ("logs:PutDeliverySource", sources.clone()),
+        (
+            "ec2:AllowVendedLogDeliveryForResource",
+            here("ec2", "route-server-peer/*"),
+        ),
+        ("logs:CreateDelivery", sources),
+        ("logs:CreateDelivery", destination_arn.to_string()),
+        ("logs:CreateDelivery", here("logs", "delivery:*")),
+        ("logs:GetDeliveryDestination", destination_arn.to_string()),
+        ("logs:DescribeDeliverySources", "*".to_string()),
+        ("logs:DescribeDeliveries", "*".to_string()),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_string(), r))
+    .collect();
+    assert_eq!(enabling, expected);
+
+    // And that is exactly what enabling logging calls, the code the poller runs with
+    // PEER_LOGS=auto for the peers it discovers, on this stack's destination.
+    let calls = recorded_enabling_run(destination_arn).await;
+    let resolve = |r: &str| peer_logs_resource(r, &here, destination_arn);
+    let performed = needed(&calls, &resolve, key);
+    assert_exactly(
+        &performed,
+        &enabling,
+        "deployed PollerRole's peer-logs policy",
+    );
+    assert_template_role_allows_exactly("PollerRole", &[POLLER_PEER_LOGS_POLICY], &calls, &config);
+}
+
+/// Logging enabled for two peers on `destination` (which must exist), the way the poller does
+/// it with PEER_LOGS=auto, recorded: the first run creates a source and a delivery for each,
+/// the second finds them and creates nothing. Answers the CloudWatch Logs calls.
+async fn recorded_enabling_run(destination: &str) -> Vec<Call> {
+    use peerwatch_aws::logging::{self, DeliveryDestinationArn};
+    let destination = DeliveryDestinationArn::parse(destination).expect("the destination ARN");
+    let recorder = Recorder::default();
+    let sdk = sdk_config()
+        .to_builder()
+        .endpoint_url(moto().endpoint())
+        .build();
+    let plain = logging::client(&sdk, &destination);
+    let client = peerwatch_aws::logging::Client::from_conf(
+        plain
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    let suffix = format!("{:016x}", fastrand::u64(..));
+    let peers: Vec<peerwatch_core::ids::RouteServerPeerId> = ["a", "b"]
+        .iter()
+        .map(|p| {
+            peerwatch_core::ids::RouteServerPeerId::parse(&format!("rsp-{p}{suffix}")).unwrap()
+        })
+        .collect();
+    let first = logging::enable_all(&client, &destination, &peers)
+        .await
+        .expect("enabling logging");
+    assert!(
+        first
+            .peers
+            .iter()
+            .all(|p| p.created_source && p.created_delivery),
+        "{first:?}"
+    );
+    let again = logging::enable_all(&client, &destination, &peers)
+        .await
+        .expect("enabling logging again");
+    assert_eq!(again.changed(), 0, "{again:?}");
+    let calls = recorder.take();
+    assert!(
+        calls.iter().all(|c| c.service == "CloudWatch Logs"),
+        "{calls:?}"
+    );
+    calls
+}
+
+/// PeerLogs=Disabled leaves the whole log path out, and the poller with no destination.
+#[test]
+fn peer_logs_disabled_leaves_the_log_path_out() {
+    let (stack, deployed) = deploy("pwnologs", &["PeerLogs=Disabled"]);
+    let in_log_path = |logical: &str| {
+        ["PeerLog", "LogConsumer", "PollerPeerLogs"]
+            .iter()
+            .any(|p| logical.starts_with(p))
+    };
+    let made: Vec<&String> = deployed["resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|l| in_log_path(l))
+        .collect();
+    assert!(made.is_empty(), "made with PeerLogs=Disabled: {made:?}");
+    let outputs: Vec<&String> = deployed["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|l| in_log_path(l))
+        .collect();
+    assert!(outputs.is_empty(), "{outputs:?}");
+    // Skipped by their condition, not as a gap of moto's.
+    let skipped: Vec<&str> = deployed["notCreatedByMoto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .filter(|s| in_log_path(s))
+        .collect();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(
+        deployed["deliveryDestinations"][format!("{stack}-peer-logs")],
+        Value::Null
+    );
+    let env = environment(&deployed["function"]);
+    assert_eq!(env["PEER_LOGS"], "off");
+    assert!(!env.contains_key("PEER_LOGS_DESTINATION_ARN"), "{env:?}");
+    let cli = deployed["outputs"]["CliEnvironment"].as_str().unwrap();
+    assert!(!cli.contains("PEER_LOGS"), "{cli}");
+    assert_eq!(
+        deployed["roles"]["PollerRole"]["policies"][POLLER_PEER_LOGS_POLICY],
+        Value::Null
+    );
+}
+
+/// PeerLogsAuto=true without the log path is refused before anything is made (a template
+/// rule; moto does not evaluate rules, CloudFormation does).
+#[test]
+fn peer_logs_auto_needs_the_log_path() {
+    let rule = &template()["Rules"]["PeerLogsAutoNeedsPeerLogs"];
+    assert_eq!(
+        rule["RuleCondition"],
+        json!({"Fn::Equals": [{"Ref": "PeerLogsAuto"}, "true"]})
+    );
+    let asserts: Vec<&Value> = as_list(&rule["Assertions"])
+        .into_iter()
+        .map(|a| &a["Assert"])
+        .collect();
+    assert_eq!(
+        asserts,
+        [&json!({"Fn::Equals": [{"Ref": "PeerLogs"}, "Enabled"]})]
+    );
+    // And the poller's enabling permissions exist only with both.
+    let resources = &template()["Resources"];
+    assert_eq!(
+        resources["PollerPeerLogsPolicy"]["Condition"],
+        "PeerLogsAutoEnabled"
+    );
+    assert_eq!(
+        template()["Conditions"]["PeerLogsAutoEnabled"],
+        json!({"Fn::And": [{"Condition": "PeerLogsEnabled"}, {"Fn::Equals": [{"Ref": "PeerLogsAuto"}, "true"]}]})
+    );
+}
+
+/// The log consumer is built exactly as the poller is (the same binary), and has its own
+/// failure handling: two retries, then its own encrypted queue, and its own alarms on errors,
+/// throttles and that queue, all to the alert topic.
+#[test]
+fn log_consumer_is_the_poller_build_with_its_own_failure_handling() {
+    let resources = &template()["Resources"];
+    let poller = &resources["PollerFunction"];
+    let consumer = &resources["LogConsumerFunction"];
+    assert_eq!(consumer["Condition"], "PeerLogsEnabled");
+    for key in ["BuildMethod", "BuildProperties"] {
+        assert_eq!(consumer["Metadata"][key], poller["Metadata"][key], "{key}");
+    }
+    assert_eq!(poller["Metadata"]["BuildProperties"]["Binary"], "poller");
+    for key in [
+        "CodeUri",
+        "Handler",
+        "Runtime",
+        "Architectures",
+        "MemorySize",
+    ] {
+        assert_eq!(
+            consumer["Properties"][key], poller["Properties"][key],
+            "{key}"
+        );
+    }
+    assert_ne!(consumer["Properties"]["Role"], poller["Properties"]["Role"]);
+
+    // Fed by one subscription, on the peer-log group.
+    let events: Vec<&Value> = consumer["Properties"]["Events"]
+        .as_object()
+        .expect("events")
+        .values()
+        .collect();
+    assert_eq!(
+        events,
+        [
+            &json!({"Type": "CloudWatchLogs", "Properties": {"LogGroupName": {"Ref": "PeerLogGroup"}, "FilterPattern": ""}})
+        ]
+    );
+
+    let invoke = &consumer["Properties"]["EventInvokeConfig"];
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert_eq!(
+        invoke["DestinationConfig"]["OnFailure"],
+        json!({"Type": "SQS", "Destination": {"Fn::GetAtt": ["LogConsumerFailedInvocationsQueue", "Arn"]}})
+    );
+    let queue = &resources["LogConsumerFailedInvocationsQueue"]["Properties"];
+    let poller_queue = &resources["FailedInvocationsQueue"]["Properties"];
+    for key in ["SqsManagedSseEnabled", "MessageRetentionPeriod"] {
+        assert_eq!(queue[key], poller_queue[key], "{key}");
+    }
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+
+    // Its alarms: (namespace, metric, dimension, comparison, threshold).
+    let mut alarms: Vec<(String, String, String, String, i64)> = resources
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .filter_map(|r| {
+            let p = &r["Properties"];
+            let dims = as_list(&p["Dimensions"]);
+            let on = dims.first().map(|d| symbolic(&d["Value"]))?;
+            if !on.starts_with("LogConsumer") {
+                return None;
+            }
+            assert_eq!(r["Condition"], "PeerLogsEnabled", "{p}");
+            assert_eq!(p["AlarmActions"], json!([{"Ref": "AlertTopic"}]), "{p}");
+            assert_eq!(p["OKActions"], json!([{"Ref": "AlertTopic"}]), "{p}");
+            Some((
+                p["Namespace"].as_str().unwrap().to_string(),
+                p["MetricName"].as_str().unwrap().to_string(),
+                on,
+                p["ComparisonOperator"].as_str().unwrap().to_string(),
+                p["Threshold"].as_i64().unwrap(),
+            ))
+        })
+        .collect();
+    alarms.sort();
+    let alarm = |ns: &str, metric: &str, on: &str, cmp: &str, threshold| {
+        (ns.into(), metric.into(), on.into(), cmp.into(), threshold)
+    };
+    assert_eq!(
+        alarms,
+        [
+            alarm(
+                "AWS/Lambda",
+                "Errors",
+                "LogConsumerFunction",
+                "GreaterThanThreshold",
+                0
+            ),
+            alarm(
+                "AWS/Lambda",
+                "Throttles",
+                "LogConsumerFunction",
+                "GreaterThanOrEqualToThreshold",
+                1
+            ),
+            alarm(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "LogConsumerFailedInvocationsQueue",
+                "GreaterThanOrEqualToThreshold",
+                1
+            ),
+        ]
+    );
+}
+
+/// Milliseconds since the epoch, as peer log records stamp their events.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A run of the log consumer on `config`'s tables and topic, recorded, over every path of
+/// it that calls AWS: three peers discovered by a poll first (its calls not recorded), then
+/// one batch as CloudWatch Logs delivers it, with a BGP flap and a BFD change (recorded and
+/// alerted), a record older than the peer's last change (kept late), a route record, a
+/// record of a peer peerwatch does not track and one that is not a record; its first write
+/// meets `TransactionConflict` (through the fault proxy: moto never answers it), so that
+/// peer is read again. Then the same batch again, which records nothing. Answers the calls.
+async fn recorded_consumer_run(config: &Config) -> Vec<Call> {
+    let sim = simulator(0);
+    let peers = sim.fleet(1, 3);
+    let moto_url = moto().endpoint().to_string();
+    Stack::poller_with(
+        &sim,
+        &moto_url,
+        &moto_url,
+        &Recorder::default(),
+        config.clone(),
+    )
+    .run(RunOptions::default())
+    .await
+    .expect("the discovering cycle");
+    let discovered = now_ms();
+    // Every record of the batch is in the past when it is applied.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let proxy = peerwatch_testkit::emulators::Emulator::fault_proxy(
+        &peerwatch_testkit::emulators::project_python(),
+        &moto_url,
+    )
+    .unwrap_or_else(|e| panic!("starting the fault proxy: {e}"));
+    let armed = ureq::post(&format!("{}/_proxy/faults", proxy.endpoint()))
+        .content_type("application/json")
+        .send(
+            json!({"operation": "TransactWriteItems", "kind": "conflict", "count": 1}).to_string(),
+        )
+        .expect("arming the fault proxy");
+    assert_eq!(armed.status().as_u16(), 200);
+    let recorder = Recorder::default();
+    let consumer = Stack::poller_with(&sim, proxy.endpoint(), &moto_url, &recorder, config.clone());
+
+    let record = |peer: &str, at: i64, kind: &str, status: &str, message: Value| {
+        json!({
+            "resource_arn": format!("arn:aws:ec2:us-east-1:111122223333:route-server-peer/{peer}"),
+            "event_timestamp": at,
+            "type": kind,
+            "status": status,
+            "message": message,
+        })
+        .to_string()
+    };
+    let route = json!({"prefix": "10.24.34.0/32", "asPath": "65000", "med": 100, "nextHopIp": "10.24.34.1"});
+    let texts = [
+        record(&peers[0], discovered + 10, "BGPStatus", "DOWN", Value::Null),
+        record(&peers[0], discovered + 40, "BGPStatus", "UP", Value::Null),
+        record(&peers[1], discovered + 20, "BFDStatus", "DOWN", Value::Null),
+        record(
+            &peers[1],
+            discovered - 3_600_000,
+            "BFDStatus",
+            "DOWN",
+            Value::Null,
+        ),
+        record(
+            &peers[2],
+            discovered + 30,
+            "RouteStatus",
+            "ADVERTISED",
+            route,
+        ),
+        record(
+            "rsp-0fffffffffffffff0",
+            discovered + 30,
+            "BGPStatus",
+            "DOWN",
+            Value::Null,
+        ),
+        "not a record".to_string(),
+    ];
+    let batch = || peerwatch_core::peer_logs::Batch::parse(texts.iter().map(String::as_str));
+    let first = consumer.consume(batch(), None).await.expect("the batch");
+    assert_eq!(
+        (
+            first.changes_recorded,
+            first.late_recorded,
+            first.route_records,
+            first.records_untracked,
+            first.records_skipped,
+            first.races_retried,
+        ),
+        (3, 1, 1, 1, 1, 1),
+        "{first:?}"
+    );
+    assert!(first.notifications_sent > 0, "{first:?}");
+    let again = consumer
+        .consume(batch(), None)
+        .await
+        .expect("the batch again");
+    // Nothing new: each record is reflected, or (older than the flap's end) already kept.
+    assert_eq!(
+        (
+            again.changes_recorded,
+            again.late_recorded,
+            again.records_reflected + again.late_already_recorded,
+        ),
+        (0, 0, 4),
+        "{again:?}"
+    );
+    recorder.take()
+}
+
+/// The log consumer's role allows exactly what the consumer's code calls, resource by
+/// resource (the template's policy, as it names resources).
+#[tokio::test(flavor = "multi_thread")]
+async fn log_consumer_role_allows_exactly_what_the_consumer_calls() {
+    let stack = Stack::new().await;
+    let calls = recorded_consumer_run(&stack.config).await;
+    assert_template_role_allows_exactly(
+        "LogConsumerRole",
+        &[CONSUMER_CODE_POLICY],
+        &calls,
+        &stack.config,
+    );
 }
