@@ -527,3 +527,95 @@ async fn logging_import_backfills_a_delivery_file_once() {
     assert_eq!(stack.history().await, history);
     let _ = std::fs::remove_file(&path);
 }
+
+/// `RouteStatus` records: kept in the peer's route history (`routes#<rsp-id>`) once, never
+/// alerted; a batch delivered again keeps nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn route_records_are_kept_in_the_peers_route_history_once() {
+    let stack = Stack::new().await;
+    let [id]: [String; 1] = stack.sim.fleet(1, 1).try_into().expect("one peer");
+    stack.cycle().await;
+    stack.deliveries().await;
+    let mark = now_ms();
+    let set = |routes: Value| {
+        let (status, body) = stack.sim.control(
+            "POST",
+            &format!("/_sim/peers/{id}/routes"),
+            Some(&json!({ "routes": routes }).to_string()),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    set(
+        json!([{"prefix": "10.1.0.0/16", "asPaths": [65001]}, {"prefix": "10.2.0.0/16", "asPaths": [65001]}]),
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    set(json!([{"prefix": "10.1.0.0/16", "asPaths": [65001, 65002], "med": 5}]));
+    let records: Vec<Value> = records_of(&stack.sim, mark, &id)
+        .into_iter()
+        .filter(|r| r["type"] == "RouteStatus")
+        .collect();
+    let statuses: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["ADVERTISED", "ADVERTISED", "UPDATED", "WITHDRAWN"]
+    );
+    let batch = |rs: &[Value]| {
+        Batch::parse(
+            rs.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        )
+    };
+    let first = stack
+        .poller
+        .consume(batch(&records), None)
+        .await
+        .expect("kept");
+    assert_eq!(
+        (first.route_records, first.changes_recorded),
+        (4, 0),
+        "{first:?}"
+    );
+    let again = stack
+        .poller
+        .consume(batch(&records), None)
+        .await
+        .expect("kept");
+    assert_eq!(again.route_records, 0, "{again:?}");
+    let kept: Vec<Item> = stack
+        .routing_history()
+        .await
+        .into_iter()
+        .filter(|i| s(i, "RouteServerPeerId") == format!("routes#{id}"))
+        .collect();
+    assert_eq!(kept.len(), 2, "one item per instant: {kept:#?}");
+    let listed: Vec<(String, String)> = kept
+        .iter()
+        .flat_map(|i| i["Routes"].as_l().expect("Routes").clone())
+        .map(|r| {
+            let r = r.as_m().expect("a route").clone();
+            (s(&r, "Status"), s(&r, "Prefix"))
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("advertised".into(), "10.1.0.0/16".into()),
+            ("advertised".into(), "10.2.0.0/16".into()),
+            ("updated".into(), "10.1.0.0/16".into()),
+            ("withdrawn".into(), "10.2.0.0/16".into()),
+        ]
+    );
+    assert!(kept.iter().all(|i| s(i, "Source") == "log"
+        && s(i, "Event") == "peer.routes-logged"
+        && s(i, "NotificationState") == "not-required"));
+    assert!(
+        stack.deliveries().await.is_empty(),
+        "never alerted on their own"
+    );
+}

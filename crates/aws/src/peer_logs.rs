@@ -17,7 +17,9 @@ use peerwatch_core::detect::Rules;
 use peerwatch_core::error_chain;
 use peerwatch_core::model::{NotificationState, PeerRecord, Timestamp, Transition};
 use peerwatch_core::mute::MuteTarget;
-use peerwatch_core::peer_logs::{Applied, Batch, Happened, Session, apply};
+use peerwatch_core::peer_logs::{
+    Applied, Batch, Happened, LoggedRoute, RouteChange, Session, apply,
+};
 use peerwatch_core::render;
 use peerwatch_core::storm::storm_groups;
 use serde::Serialize;
@@ -25,7 +27,7 @@ use serde::Serialize;
 use crate::cycle::{DEADLINE_MARGIN, Group, OutboxKey, Poller};
 use crate::dynamo::StoreError;
 use crate::mutes;
-use crate::store::{Outbox, WriteOutcome};
+use crate::store::{LoggedRoutes, Outbox, WriteOutcome};
 
 /// How many times one instant is applied again after losing its write before the batch
 /// fails (and is delivered again, which applies nothing twice).
@@ -51,7 +53,8 @@ pub struct LogSummary {
     pub late_already_recorded: usize,
     /// Records of peers peerwatch does not track yet (the poll discovers them).
     pub records_untracked: usize,
-    /// `RouteStatus` records kept in the peers' route history.
+    /// `RouteStatus` records kept in the peers' route history (`routes#<rsp-id>`); a batch
+    /// delivered again keeps none.
     pub route_records: usize,
     /// Writes that lost a race and were applied again against the newer state.
     pub races_retried: usize,
@@ -116,6 +119,8 @@ impl Poller {
             tracing::warn!(record = n, error = %why, "peer log record skipped");
         }
         let mut by_peer: BTreeMap<String, Vec<Instant_>> = BTreeMap::new();
+        let mut routes: BTreeMap<(String, Timestamp), Vec<(RouteChange, &LoggedRoute)>> =
+            BTreeMap::new();
         for r in &batch.records {
             match &r.happened {
                 Happened::Session { session, status } => {
@@ -128,16 +133,25 @@ impl Poller {
                         }),
                     }
                 }
-                Happened::Route { .. } => summary.route_records += 1,
+                Happened::Route { change, route } => routes
+                    .entry((r.peer_id.to_string(), r.at))
+                    .or_default()
+                    .push((*change, route)),
             }
         }
-        if by_peer.is_empty() {
+        if by_peer.is_empty() && routes.is_empty() {
             summary.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(summary);
         }
 
         // The peers the batch names, and the mutes that may cover them.
-        let peer_keys: Vec<String> = by_peer.keys().cloned().collect();
+        let peer_keys: Vec<String> = by_peer
+            .keys()
+            .chain(routes.keys().map(|(p, _)| p))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
         let named = self
             .store
             .get_named(&peer_keys)
@@ -194,7 +208,7 @@ impl Poller {
             .collect();
         drop(planned);
 
-        let total: usize = by_peer.values().map(Vec::len).sum();
+        let total: usize = by_peer.values().map(Vec::len).sum::<usize>() + routes.len();
         let (groups, group_of, named) = (&groups, &group_of, &named);
         let results: Vec<Vec<Result<(Outcome, u32), ConsumeError>>> =
             futures::stream::iter(by_peer.iter())
@@ -216,6 +230,49 @@ impl Poller {
 
         let mut failure: Option<ConsumeError> = None;
         let mut failed = 0;
+        // Route records: kept in each tracked peer's route history, never alerted; the
+        // routing database the poll reads stays what routes are judged by.
+        let kept: Vec<Result<(usize, usize), ConsumeError>> = futures::stream::iter(&routes)
+            .map(|((peer, at), records)| async move {
+                let Some(state) = named
+                    .peers
+                    .get(peer)
+                    .filter(|r| r.present && rules.in_scope(&r.peer.route_server_id))
+                else {
+                    return Ok((0, records.len()));
+                };
+                let logged = LoggedRoutes {
+                    peer_id: peer,
+                    route_server_id: &state.peer.route_server_id,
+                    at: *at,
+                    routes: records.clone(),
+                    version: state.version,
+                };
+                self.store
+                    .put_routes(&logged)
+                    .await
+                    .map(|n| (n, 0))
+                    .map_err(|first| ConsumeError::Record {
+                        failed: 1,
+                        total: 1,
+                        first,
+                    })
+            })
+            .buffer_unordered(self.config.write_concurrency)
+            .collect()
+            .await;
+        for k in kept {
+            match k {
+                Ok((written, untracked)) => {
+                    summary.route_records += written;
+                    summary.records_untracked += untracked;
+                }
+                Err(e) => {
+                    failed += 1;
+                    failure.get_or_insert(e);
+                }
+            }
+        }
         let mut left = 0;
         let mut written: Vec<Vec<OutboxKey>> = vec![Vec::new(); groups.len()];
         for r in results.into_iter().flatten() {

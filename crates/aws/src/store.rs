@@ -19,7 +19,7 @@ mod fabric;
 mod logged;
 use crate::mutes::{is_mute_key, parse_or_warn};
 pub use fabric::{fabric_record_from_item, fabric_record_to_item};
-pub use logged::Named;
+pub use logged::{LoggedRoutes, Named};
 
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
 pub const INDEX_BY_DAY: &str = "ByDay";

@@ -325,6 +325,8 @@ string_enum!(
         PeerRoutesChanged => "peer.routes-changed",
         PeerRoutesVanished => "peer.routes-vanished",
         PeerRoutesFlapping => "peer.routes-flapping",
+        // Between polls (crate::peer_logs): what a peer's route records said, never alerted.
+        PeerRoutesLogged => "peer.routes-logged",
     }
 );
 

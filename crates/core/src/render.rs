@@ -190,6 +190,7 @@ pub(crate) fn event_phrase(event: Event) -> &'static str {
         Event::PeerRoutesDiscovered => "advertises routes",
         Event::PeerRoutesChanged => "advertises other routes",
         Event::PeerRoutesVanished => "advertisement gone",
+        Event::PeerRoutesLogged => "advertised, updated or withdrew routes",
     }
 }
 

@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use peerwatch_core::model::{NotificationState, PeerRecord, Severity, TransitionKind};
+use peerwatch_core::fabric::peer_routes_key;
+use peerwatch_core::model::{
+    Event, NotificationState, PeerRecord, Severity, Source, Timestamp, TransitionKind,
+};
 use peerwatch_core::mute::MuteRecord;
-use peerwatch_core::peer_logs::LateRecord;
+use peerwatch_core::peer_logs::{LateRecord, LoggedRoute, RouteChange};
 
 use super::{Head, Store, record_from_item};
 use crate::dynamo::{Item, StoreError, dynamo};
@@ -130,7 +133,7 @@ impl Store {
                 route_server_id: &late.route_server_id,
                 kind: TransitionKind::Changed,
                 observed_at: late.observed_at,
-                source: peerwatch_core::model::Source::Log,
+                source: Source::Log,
                 changes: &late.changes,
                 previous_observed_at: None,
                 previous_duration_seconds: None,
@@ -162,5 +165,120 @@ impl Store {
             }
             Err(e) => Err(dynamo("PutItem", &self.transitions_table)(e)),
         }
+    }
+}
+
+/// The route records of one peer at one instant, kept in its route history
+/// (`routes#<rsp-id>`, `Source=log`, event `peer.routes-logged`).
+#[derive(Debug, Clone)]
+pub struct LoggedRoutes<'a> {
+    pub peer_id: &'a str,
+    pub route_server_id: &'a str,
+    pub at: Timestamp,
+    pub routes: Vec<(RouteChange, &'a LoggedRoute)>,
+    /// The peer's `PeerState` version when they were kept.
+    pub version: u64,
+}
+
+/// How many milliseconds on one instant's records may move to find a free key.
+const ROUTE_KEY_TRIES: i64 = 20;
+
+fn route_value(change: RouteChange, r: &LoggedRoute) -> AttributeValue {
+    let mut m = HashMap::from([
+        (
+            "Status".to_string(),
+            AttributeValue::S(change.as_str().into()),
+        ),
+        ("Prefix".to_string(), AttributeValue::S(r.prefix.clone())),
+    ]);
+    if let Some(p) = &r.as_path {
+        m.insert("AsPath".into(), AttributeValue::S(p.clone()));
+    }
+    if let Some(med) = r.med {
+        m.insert("Med".into(), AttributeValue::N(med.to_string()));
+    }
+    if let Some(ip) = &r.next_hop_ip {
+        m.insert("NextHopIp".into(), AttributeValue::S(ip.clone()));
+    }
+    AttributeValue::M(m)
+}
+
+impl Store {
+    /// Keeps one instant's route records, once: an item already at that key holding them all
+    /// means they were kept before (a batch delivered again); records it does not hold (the
+    /// same millisecond in another batch) go to the next free millisecond. Answers how many
+    /// records were written.
+    pub async fn put_routes(&self, logged: &LoggedRoutes<'_>) -> Result<usize, StoreError> {
+        let mut left: Vec<AttributeValue> = logged
+            .routes
+            .iter()
+            .map(|(c, r)| route_value(*c, r))
+            .collect();
+        let key = peer_routes_key(logged.peer_id);
+        for step in 0..ROUTE_KEY_TRIES {
+            if left.is_empty() {
+                return Ok(0);
+            }
+            let at = logged.at.plus_millis(step);
+            let mut item = Item::default();
+            self.put_head(
+                &mut item,
+                &Head {
+                    key: &key,
+                    route_server_id: logged.route_server_id,
+                    kind: TransitionKind::Changed,
+                    observed_at: at,
+                    source: Source::Log,
+                    changes: &[],
+                    previous_observed_at: None,
+                    previous_duration_seconds: None,
+                    severity: Severity::Info,
+                    event: Event::PeerRoutesLogged,
+                    health_from: None,
+                    health_to: None,
+                    notification: NotificationState::NotRequired,
+                    version: logged.version,
+                },
+            );
+            item.0
+                .insert("Routes".into(), AttributeValue::L(left.clone()));
+            item.0.insert(
+                "PeerIds".into(),
+                AttributeValue::L(vec![AttributeValue::S(logged.peer_id.into())]),
+            );
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.transitions_table)
+                .set_item(Some(item.0))
+                .condition_expression("attribute_not_exists(ObservedAt)")
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(left.len()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(dynamo("PutItem", &self.transitions_table)(e)),
+            }
+            let there = self
+                .client
+                .get_item()
+                .table_name(&self.transitions_table)
+                .key("RouteServerPeerId", AttributeValue::S(key.clone()))
+                .key("ObservedAt", AttributeValue::S(at.to_string()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(dynamo("GetItem", &self.transitions_table))?;
+            let held = there
+                .item()
+                .and_then(|i| i.get("Routes"))
+                .and_then(|v| v.as_l().ok())
+                .cloned()
+                .unwrap_or_default();
+            left.retain(|r| !held.contains(r));
+        }
+        Ok(0)
     }
 }
