@@ -254,6 +254,12 @@ pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRo
         observed_at: time("ObservedAt")?.ok_or("no ObservedAt")?,
         route_server_id: s(item, "RouteServerId").unwrap_or_default(),
         kind: s(item, "Kind").ok_or("no Kind")?,
+        source: s(item, "Source"),
+        late: item
+            .get("Late")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         changes,
         health_from: s(item, "HealthFrom"),
         health_to: s(item, "HealthTo"),

@@ -570,6 +570,7 @@ pub fn render(doc: &HistoryDocument, target: &Target, now: Timestamp, color: boo
             "PEER",
             "ROUTE SERVER",
             "KIND",
+            "SOURCE",
             "EVENT",
             "SEVERITY",
             "CHANGES",
@@ -607,6 +608,11 @@ pub fn render(doc: &HistoryDocument, target: &Target, now: Timestamp, color: boo
                 &row.route_server_id
             }),
             Cell::new(&row.kind),
+            Cell::new(match (row.source.as_deref(), row.late) {
+                (Some(source), false) => source.to_string(),
+                (Some(source), true) => format!("{source}, late"),
+                (None, _) => "-".to_string(),
+            }),
             Cell::new(row.event.as_deref().unwrap_or("-")),
             severity,
             Cell::new(changes_text(row)),
@@ -699,6 +705,8 @@ mod tests {
             observed_at: at.parse().unwrap(),
             route_server_id: "rs-1".into(),
             kind: "changed".into(),
+            source: None,
+            late: false,
             changes: vec![],
             health_from: None,
             health_to: None,
@@ -825,6 +833,8 @@ mod tests {
             observed_at: now(),
             route_server_id: "rs-1".into(),
             kind: "changed".into(),
+            source: None,
+            late: false,
             changes: vec![
                 FieldChange {
                     field: Field::State,

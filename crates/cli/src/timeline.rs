@@ -707,6 +707,8 @@ mod tests {
             observed_at: t(&format!("2026-11-20T10:{minute:02}:00Z")),
             route_server_id: "rs-00000000000000001".into(),
             kind: "changed".into(),
+            source: None,
+            late: false,
             changes: vec![FieldChange {
                 field: Field::RouteServerPeerId,
                 from: hop.0.map(String::from),

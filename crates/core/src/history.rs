@@ -32,6 +32,14 @@ pub struct HistoryRow {
     pub route_server_id: String,
     /// `discovered`, `changed` or `vanished`.
     pub kind: String,
+    /// `poll` or `log`: which path recorded it (absent in items written before there were
+    /// two).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A peer log record older than the peer's last change when it arrived: kept here, not
+    /// applied to `PeerState`, never notified.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
     pub changes: Vec<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_from: Option<String>,

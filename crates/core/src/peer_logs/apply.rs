@@ -12,9 +12,9 @@
 //!   before `t`) means a `down` came between that no path has seen yet: the change is recorded
 //!   with its `from` implied, so batches delivered in either order give the same changes.
 
-use crate::detect::{Rules, changed_by};
+use crate::detect::{Rules, changed_by, health};
 use crate::model::{
-    ChangeWindow, Event, Field, FieldChange, PeerRecord, Source, Timestamp, Transition,
+    ChangeWindow, Event, Field, FieldChange, Health, PeerRecord, Source, Timestamp, Transition,
 };
 use crate::peer_logs::Session;
 
@@ -43,6 +43,10 @@ pub struct LateRecord {
     pub changes: Vec<FieldChange>,
     /// The session event it names (`bgp.down`, `bfd.up`, ...).
     pub event: Event,
+    /// The health before and after, as the peer's other fields stand now (the state at the
+    /// record's time is not known): what the report's timeline reads.
+    pub health_from: Health,
+    pub health_to: Health,
     /// The `PeerState` version the record was found older than.
     pub version: u64,
     /// The peer's last change, which the record is older than.
@@ -98,14 +102,22 @@ pub fn apply(
         return Applied::Reflected;
     }
     if at < prev.last_changed_at {
+        let mut before = peer.clone();
         for c in &mut changes {
             c.from = c.to.as_deref().map(|to| opposite(to).to_string());
+            let slot = match c.field {
+                Field::BgpStatus => &mut before.bgp_status,
+                _ => &mut before.bfd_status,
+            };
+            *slot = c.from.clone();
         }
         return Applied::Late(LateRecord {
             peer_id: prev.peer.route_server_peer_id.clone(),
             route_server_id: prev.peer.route_server_id.clone(),
             observed_at: at,
             event: session_event(&changes),
+            health_from: health(&before),
+            health_to: health(&peer),
             changes,
             version: prev.version,
             last_changed_at: prev.last_changed_at,

@@ -314,6 +314,11 @@ fn a_record_older_than_the_last_change_is_kept_late_and_changes_nothing() {
     assert_eq!(late.observed_at, t(20));
     assert_eq!(late.last_changed_at, t(50));
     assert_eq!(late.version, before.version);
+    // BGP is down now, so the BFD record's own moment reads as down either way.
+    assert_eq!(
+        (late.health_from, late.health_to),
+        (Health::Down, Health::Down)
+    );
     assert_eq!(
         late.changes,
         vec![FieldChange {

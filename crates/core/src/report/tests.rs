@@ -46,6 +46,8 @@ fn row(id: &str, rs: &str, at: i64, kind: &str, from: Option<&str>, to: &str) ->
         observed_at: t(at),
         route_server_id: rs.into(),
         kind: kind.into(),
+        source: None,
+        late: false,
         changes: Vec::new(),
         health_from: from.map(String::from),
         health_to: Some(to.into()),
