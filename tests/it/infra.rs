@@ -990,8 +990,8 @@ fn account_of(deployed: &Value) -> String {
 /// destination on it, the subscription filter to the log consumer and the permission that
 /// lets CloudWatch Logs invoke it, the consumer (the poller's binary and settings, its own
 /// role, logs and queue), and the poller told to enable logging, with the permissions it takes.
-/// The consumer, configured from its deployed environment, runs on the stack's tables, and
-/// its deployed role allows exactly what it called, ARN by ARN.
+/// The consumer and the poller, each configured from its deployed environment, run on the
+/// stack, and their deployed roles allow exactly what they called, ARN by ARN.
 #[tokio::test(flavor = "multi_thread")]
 async fn peer_log_path_deploys_into_cloudformation() {
     let (stack, deployed) = deploy("pwlogs", &["PeerLogsAuto=true", "LogRetentionDays=7"]);
@@ -1213,65 +1213,87 @@ async fn peer_log_path_deploys_into_cloudformation() {
     .collect();
     assert_eq!(enabling, expected);
 
-    // And that is exactly what enabling logging calls, the code the poller runs with
-    // PEER_LOGS=auto for the peers it discovers, on this stack's destination.
-    let calls = recorded_enabling_run(destination_arn).await;
+    // And that is exactly what the poller calls with PEER_LOGS=auto, configured from its
+    // deployed environment, on this stack (the rest of its calls its own policy allows).
+    let poller_config = Config::from_lookup(|k| poller_env.get(k).cloned())
+        .expect("the poller's environment is valid");
+    let (logs_calls, others): (Vec<Call>, Vec<Call>) = recorded_auto_cycles(&poller_config)
+        .await
+        .into_iter()
+        .partition(|c| c.service == "CloudWatch Logs");
     let resolve = |r: &str| peer_logs_resource(r, &here, destination_arn);
-    let performed = needed(&calls, &resolve, key);
+    let performed = needed(&logs_calls, &resolve, key);
     assert_exactly(
         &performed,
         &enabling,
         "deployed PollerRole's peer-logs policy",
     );
-    assert_template_role_allows_exactly("PollerRole", &[POLLER_PEER_LOGS_POLICY], &calls, &config);
+    assert_template_role_allows_exactly(
+        "PollerRole",
+        &[POLLER_PEER_LOGS_POLICY],
+        &logs_calls,
+        &poller_config,
+    );
+    let resolve = |r: &str| -> String {
+        if r.starts_with("table/") {
+            here("dynamodb", r)
+        } else if r.starts_with("route-server/") {
+            here("ec2", "route-server/*")
+        } else {
+            r.to_string()
+        }
+    };
+    let own = grants(&roles["PollerRole"]["policies"][CODE_POLICY], &literal);
+    let beyond: Vec<_> = needed(&others, &resolve, key)
+        .into_iter()
+        .filter(|g| !own.contains(g))
+        .collect();
+    assert!(beyond.is_empty(), "not allowed to the poller: {beyond:?}");
 }
 
-/// Logging enabled for two peers on `destination` (which must exist), the way the poller does
-/// it with PEER_LOGS=auto, recorded: the first run creates a source and a delivery for each,
-/// the second finds them and creates nothing. Answers the CloudWatch Logs calls.
-async fn recorded_enabling_run(destination: &str) -> Vec<Call> {
-    use peerwatch_aws::logging::{self, DeliveryDestinationArn};
-    let destination = DeliveryDestinationArn::parse(destination).expect("the destination ARN");
+/// Two poll cycles with PEER_LOGS=auto on `config`'s stack (its destination must exist),
+/// recorded: the first discovers two peers and turns their logging on (a delivery source and
+/// a delivery each), the second discovers nothing and turns nothing on. Answers the calls.
+async fn recorded_auto_cycles(config: &Config) -> Vec<Call> {
+    use peerwatch_aws::logging::{self, PeerLogs};
+    let destination = config.peer_logs_auto.clone().expect("PEER_LOGS=auto");
+    let sim = simulator(0);
+    // A seed of its own: delivery sources are the account's, and other tests' fleets share
+    // the default seed's peer ids.
+    let (status, body) = sim.control(
+        "POST",
+        "/_sim/fleet",
+        Some(
+            &json!({"routeServers": 1, "peersPerRouteServer": 2, "seed": fastrand::u64(..)})
+                .to_string(),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let moto_url = moto().endpoint().to_string();
     let recorder = Recorder::default();
-    let sdk = sdk_config()
-        .to_builder()
-        .endpoint_url(moto().endpoint())
-        .build();
+    let sdk = sdk_config().to_builder().endpoint_url(&moto_url).build();
     let plain = logging::client(&sdk, &destination);
-    let client = peerwatch_aws::logging::Client::from_conf(
+    let logs = logging::Client::from_conf(
         plain
             .config()
             .to_builder()
             .interceptor(recorder.clone())
             .build(),
     );
-    let suffix = format!("{:016x}", fastrand::u64(..));
-    let peers: Vec<peerwatch_core::ids::RouteServerPeerId> = ["a", "b"]
-        .iter()
-        .map(|p| {
-            peerwatch_core::ids::RouteServerPeerId::parse(&format!("rsp-{p}{suffix}")).unwrap()
-        })
-        .collect();
-    let first = logging::enable_all(&client, &destination, &peers)
+    let poller = Stack::poller_with(&sim, &moto_url, &moto_url, &recorder, config.clone())
+        .with_peer_logs(PeerLogs::new(logs, destination));
+    let first = poller
+        .run(RunOptions::default())
         .await
-        .expect("enabling logging");
-    assert!(
-        first
-            .peers
-            .iter()
-            .all(|p| p.created_source && p.created_delivery),
+        .expect("the discovering cycle");
+    assert_eq!(
+        (first.peers_seen, first.peer_logs_enabled),
+        (2, 2),
         "{first:?}"
     );
-    let again = logging::enable_all(&client, &destination, &peers)
-        .await
-        .expect("enabling logging again");
-    assert_eq!(again.changed(), 0, "{again:?}");
-    let calls = recorder.take();
-    assert!(
-        calls.iter().all(|c| c.service == "CloudWatch Logs"),
-        "{calls:?}"
-    );
-    calls
+    let second = poller.run(RunOptions::default()).await.expect("a cycle");
+    assert_eq!(second.peer_logs_enabled, 0, "{second:?}");
+    recorder.take()
 }
 
 /// PeerLogs=Disabled leaves the whole log path out, and the poller with no destination.
