@@ -21,11 +21,12 @@ const FUNCTION: &str = "poller";
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every file in `events/` and what it must produce; a new file needs a line here.
-const EVENT_FILES: [&str; 5] = [
+const EVENT_FILES: [&str; 6] = [
     "dry-run.json",
     "eventbridge-scheduled.json",
     "malformed-dry-run.json",
     "malformed-not-object.json",
+    "peer-logs.json",
     "scheduled.json",
 ];
 
@@ -342,6 +343,20 @@ async fn lambda_every_sample_event_through_the_cargo_lambda_runtime_emulator() {
         1
     );
     assert_eq!(stack.deliveries().await.len(), 1);
+
+    // The sample peer log batch: its peer is none this stack's polls discovered, so every
+    // record is left to the poll and nothing is written.
+    let logs = lambda.invoke("peer-logs.json").await.answer();
+    assert_eq!(
+        (
+            logs["recordsReceived"].clone(),
+            logs["recordsUntracked"].clone(),
+            logs["changesRecorded"].clone()
+        ),
+        (json!(4), json!(4), json!(0)),
+        "{logs}"
+    );
+    assert_eq!(stack.history().await, history);
 
     // With AWS_LAMBDA_LOG_FORMAT=JSON every log line is a JSON object.
     assert!(

@@ -93,11 +93,24 @@ struct Instant_ {
 
 /// What became of one instant.
 enum Outcome {
-    Changed { delivered: Option<bool> },
-    Grouped { group: usize, key: OutboxKey },
-    Reflected,
-    Late { written: bool },
-    Untracked,
+    Changed {
+        delivered: Option<bool>,
+    },
+    Grouped {
+        group: usize,
+        key: OutboxKey,
+    },
+    /// Each with how many records the instant held.
+    Reflected {
+        records: usize,
+    },
+    Late {
+        written: bool,
+        records: usize,
+    },
+    Untracked {
+        records: usize,
+    },
 }
 
 impl Poller {
@@ -292,10 +305,16 @@ impl Poller {
                     summary.changes_recorded += 1;
                     written[group].push(key);
                 }
-                Ok(Outcome::Reflected) => summary.records_reflected += 1,
-                Ok(Outcome::Late { written: true }) => summary.late_recorded += 1,
-                Ok(Outcome::Late { written: false }) => summary.late_already_recorded += 1,
-                Ok(Outcome::Untracked) => summary.records_untracked += 1,
+                Ok(Outcome::Reflected { records }) => summary.records_reflected += records,
+                Ok(Outcome::Late {
+                    written: true,
+                    records,
+                }) => summary.late_recorded += records,
+                Ok(Outcome::Late {
+                    written: false,
+                    records,
+                }) => summary.late_already_recorded += records,
+                Ok(Outcome::Untracked { records }) => summary.records_untracked += records,
                 Err(ConsumeError::Deadline { left: n }) => left += n,
                 Err(e) => {
                     failed += 1;
@@ -393,13 +412,14 @@ impl Poller {
             first,
         };
         let topic = self.config.alert_topic_arn.as_deref();
+        let records = i.statuses.len();
         for attempt in 0..MAX_ATTEMPTS {
             let mut tr = match apply(state.as_ref(), i.at, &i.statuses, rules) {
-                Applied::Reflected => return Ok((Outcome::Reflected, attempt)),
-                Applied::Untracked => return Ok((Outcome::Untracked, attempt)),
+                Applied::Reflected => return Ok((Outcome::Reflected { records }, attempt)),
+                Applied::Untracked => return Ok((Outcome::Untracked { records }, attempt)),
                 Applied::Late(late) => {
                     let written = self.store.put_late(&late).await.map_err(record_error)?;
-                    return Ok((Outcome::Late { written }, attempt));
+                    return Ok((Outcome::Late { written, records }, attempt));
                 }
                 Applied::Change(tr) => *tr,
             };
