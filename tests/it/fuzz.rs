@@ -1,6 +1,6 @@
 //! Seeded fuzzing on stable Rust (fastrand, no cargo-fuzz): what peerwatch parses from outside.
-//! Lambda payloads into `options_from_payload` (never a panic; an answer or a short error that
-//! names what is wrong), and odd-but-valid describe content through the simulator into cycles
+//! Lambda payloads into `options_from_payload` and peer log records into `LogRecord` (never a
+//! panic; an answer or a short error that names what is wrong), and odd-but-valid describe content through the simulator into cycles
 //! (no panic; the history checker finds the records true). `FUZZ_SEED=N` reruns one seed.
 
 use std::collections::BTreeMap;
@@ -242,4 +242,63 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Peer log records and `awslogs` payloads, from outside: a valid record with one field
+/// replaced, removed or added is parsed or refused with a short error naming the field; random
+/// bytes as `awslogs.data` never panic the decoder.
+#[test]
+fn fuzz_peer_log_records_never_panic_and_errors_name_the_field() {
+    use peerwatch_core::peer_logs::{LogRecord, decode_subscription};
+    const FIELDS: [&str; 5] = [
+        "resource_arn",
+        "event_timestamp",
+        "type",
+        "status",
+        "message",
+    ];
+    for seed in seeds(0..16) {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for i in 0..200 {
+            let mut record = json!({
+                "resource_arn": "arn:aws:ec2:us-east-1:111122223333:route-server-peer/rsp-0a1b2c3d4e5f60718",
+                "event_timestamp": 1_764_590_400_000_i64, "type": "RouteStatus", "status": "UPDATED",
+                "message": {"prefix": "10.0.0.0/16", "asPath": "65001 65002", "med": 10, "nextHopIp": "10.0.1.5"}});
+            let field = FIELDS[rng.usize(..FIELDS.len())];
+            match rng.u32(0..3) {
+                0 => record[field] = value(&mut rng, 2),
+                1 => {
+                    record.as_object_mut().expect("an object").remove(field);
+                }
+                _ => {
+                    record["message"][["prefix", "asPath", "med", "nextHopIp"][rng.usize(..4)]] =
+                        value(&mut rng, 1)
+                }
+            }
+            let text = record.to_string();
+            let parsed = std::panic::catch_unwind(|| LogRecord::from_value(&record))
+                .unwrap_or_else(|_| panic!("FUZZ_SEED={seed} case {i} panicked: {text:.300}"));
+            if let Err(e) = parsed {
+                let msg = e.to_string();
+                assert!(
+                    FIELDS.iter().any(|f| msg.contains(f))
+                        || ["type", "status", "JSON object", "ARN"]
+                            .iter()
+                            .any(|w| msg.contains(w)),
+                    "FUZZ_SEED={seed} case {i}: unclear error {msg:.300}"
+                );
+                assert!(
+                    msg.len() <= 400,
+                    "FUZZ_SEED={seed} case {i}: an error of {} bytes echoes the record: {msg:.300}",
+                    msg.len()
+                );
+            }
+            let bytes: String = (0..rng.usize(0..200)).map(|_| rng.char(..)).collect();
+            let decoded = std::panic::catch_unwind(|| decode_subscription(&bytes).is_ok());
+            assert!(
+                decoded.is_ok(),
+                "FUZZ_SEED={seed} case {i}: the decoder panicked"
+            );
+        }
+    }
 }

@@ -132,7 +132,7 @@ impl LogRecord {
             })
         };
         let arn = text("resource_arn")?;
-        let peer_id = peer_of_arn(arn).ok_or_else(|| RecordError::NotAPeer(arn.to_string()))?;
+        let peer_id = peer_of_arn(arn).ok_or_else(|| RecordError::NotAPeer(cut(arn)))?;
         let ms = field("event_timestamp").ok_or(RecordError::Missing("event_timestamp"))?;
         let at = ms
             .as_i64()
@@ -151,7 +151,7 @@ impl LogRecord {
             }),
             other => Err(RecordError::UnknownStatus {
                 kind,
-                status: other.to_string(),
+                status: cut(other),
             }),
         };
         let happened = match kind {
@@ -165,14 +165,14 @@ impl LogRecord {
                     other => {
                         return Err(RecordError::UnknownStatus {
                             kind: "RouteStatus",
-                            status: other.to_string(),
+                            status: cut(other),
                         });
                     }
                 };
                 let route = route_of(field("message").ok_or(RecordError::Missing("message"))?)?;
                 Happened::Route { change, route }
             }
-            other => return Err(RecordError::UnknownType(other.to_string())),
+            other => return Err(RecordError::UnknownType(cut(other))),
         };
         Ok(LogRecord {
             peer_id,
@@ -246,13 +246,22 @@ pub fn peer_of_arn(arn: &str) -> Option<RouteServerPeerId> {
     shaped.then(|| RouteServerPeerId::parse(id).ok()).flatten()
 }
 
-/// A value for an error message, cut short.
+/// A value for an error message, cut short: a record can be large, and the error must stay
+/// one readable line.
 fn shown(v: &Value) -> String {
-    let text = v.to_string();
-    match text.char_indices().nth(60) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text,
+    cut(&v.to_string())
+}
+
+/// At most about 80 characters as an error shows them (`{:?}` escapes some as up to ten).
+fn cut(text: &str) -> String {
+    let mut shown = 0;
+    for (i, c) in text.char_indices() {
+        shown += c.escape_debug().count();
+        if shown > 80 {
+            return format!("{}...", &text[..i]);
+        }
     }
+    text.to_string()
 }
 
 /// One CloudWatch Logs subscription delivery, decoded.
