@@ -86,7 +86,7 @@ pub enum ConsumeError {
 
 /// One peer's session records at one instant, in delivery order.
 #[derive(Debug, Clone)]
-struct Instant_ {
+struct Moment {
     at: Timestamp,
     statuses: Vec<(Session, String)>,
 }
@@ -131,7 +131,7 @@ impl Poller {
         for (n, why) in &batch.skipped {
             tracing::warn!(record = n, error = %why, "peer log record skipped");
         }
-        let mut by_peer: BTreeMap<String, Vec<Instant_>> = BTreeMap::new();
+        let mut by_peer: BTreeMap<String, Vec<Moment>> = BTreeMap::new();
         let mut routes: BTreeMap<(String, Timestamp), Vec<(RouteChange, &LoggedRoute)>> =
             BTreeMap::new();
         for r in &batch.records {
@@ -140,7 +140,7 @@ impl Poller {
                     let instants = by_peer.entry(r.peer_id.to_string()).or_default();
                     match instants.last_mut() {
                         Some(i) if i.at == r.at => i.statuses.push((*session, status.clone())),
-                        _ => instants.push(Instant_ {
+                        _ => instants.push(Moment {
                             at: r.at,
                             statuses: vec![(*session, status.clone())],
                         }),
@@ -365,7 +365,7 @@ impl Poller {
         &self,
         peer: &str,
         mut state: Option<PeerRecord>,
-        instants: &[Instant_],
+        instants: &[Moment],
         rules: &Rules,
         groups: &[Group],
         group_of: &BTreeMap<(String, Timestamp), usize>,
@@ -402,7 +402,7 @@ impl Poller {
         &self,
         peer: &str,
         state: &mut Option<PeerRecord>,
-        i: &Instant_,
+        i: &Moment,
         rules: &Rules,
         group: Option<(usize, &Group)>,
     ) -> Result<(Outcome, u32), ConsumeError> {
