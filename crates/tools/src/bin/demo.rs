@@ -4,16 +4,21 @@
 //! free loopback ports, points the AWS SDK at them through nothing but its standard
 //! settings (`AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SNS`),
 //! creates the two tables and an alert topic, and runs `Poller::run` (the code path of the
-//! Lambda and of `peerwatch poll`) 13 times while peers of a small fleet break, flap,
-//! recover, vanish and are deleted, and then, on an edge route server with persist-routes and
+//! Lambda and of `peerwatch poll`) 14 times while peers of a small fleet break, flap,
+//! recover, vanish and are deleted. Between two of those polls two BFD peers flap for 8
+//! seconds: the simulator's peer log records of one of them are handed to the log consumer as
+//! CloudWatch Logs hands them (an `awslogs` payload, through the Lambda handler), and the flap
+//! is recorded at both of its times and alerted; the other has no peer logs, and the polls see
+//! nothing of its flap. Then, on an edge route server with persist-routes and
 //! two firewalls, the default route fails over and back, a prefix is lost and restored, and
 //! every session drops so the routes are persisted until the live ones take over again. At
 //! the end it shows the recorded history (a `Query` of the `ByDay` index) of the peers and of
 //! the routes, the current `PeerState` with the FIB as recorded, every alert delivered to an
 //! SQS subscriber, and the plain text an email subscriber gets. Then it runs the operator
 //! CLI, the real `peerwatch` binary, on the same tables as a user would (`status`, `history`,
-//! `report` with an SVG timeline, `routes`, `history --prefix`), and checks what those
-//! commands answer.
+//! `report` with an SVG timeline, `routes`, `history --prefix`), checks what those
+//! commands answer, and sets the two flapping peers side by side: recorded, alerted and
+//! counted in the report with peer logs; invisible, at 100 % availability, without.
 //!
 //! The simulator and the CLI are looked for next to this executable
 //! (`target/debug/route-server-sim` and `target/debug/peerwatch` beside
@@ -32,8 +37,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use lambda_runtime::{Context, LambdaEvent};
 use peerwatch_aws::config::{self, Config};
 use peerwatch_aws::cycle::{Poller, RunOptions};
+use peerwatch_aws::peer_logs::LogSummary;
 use peerwatch_aws::store::INDEX_BY_DAY;
 use peerwatch_core::duration::humanise;
 use peerwatch_core::error_chain;
@@ -54,6 +61,11 @@ const STATE_TABLE: &str = "PeerState";
 const TRANSITIONS_TABLE: &str = "PeerTransitions";
 const TOPIC: &str = "peerwatch-alerts";
 const QUEUE: &str = "peerwatch-demo-deliveries";
+/// How long the flap between two polls lasts, by the simulator's clock: a BFD failover and
+/// recovery, well inside the minute between two polls.
+const FLAP_SECONDS: u64 = 8;
+/// The heading of the routing story: the edge route server's FIB is shown after its polls.
+const ROUTING_STORY: &str = "3b. Where traffic goes: the edge route server's FIB fails over, loses a prefix, persists its routes";
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -260,6 +272,9 @@ enum Action {
     Vanish(String),
     /// EC2 `DeleteRouteServerPeer`, through the SDK.
     Delete(String),
+    /// Both peers lose BFD and BGP at once and get them back `FLAP_SECONDS` later by the
+    /// simulator's clock; the first one's peer log records go to the log consumer.
+    Flap { logged: Peer, unlogged: Peer },
 }
 
 /// What the narration promises of one poll.
@@ -317,6 +332,9 @@ struct Cast {
     flapper: Peer,
     vanisher: Peer,
     deleted: Peer,
+    /// The two BFD peers of the flap between polls: with peer logs, and without.
+    logged: Peer,
+    unlogged: Peer,
 }
 
 /// The edge route server's two prefixes: a default route through either firewall (fw-a's AS
@@ -485,6 +503,273 @@ async fn build_edge(ui: &Ui, ec2: &aws_sdk_ec2::Client, sim: &Sim) -> Result<Edg
     Ok(edge)
 }
 
+/// What section 3a saw of the flap between two polls, for section 4g to set side by side.
+struct Flap {
+    logged: Peer,
+    unlogged: Peer,
+    /// The number of the poll before it.
+    after_poll: usize,
+    /// The simulator's stamps of the drop and of the return, Unix milliseconds.
+    down_ms: i64,
+    up_ms: i64,
+    /// The logged peer's records, handed to the consumer; the other's, delivered nowhere.
+    delivered: usize,
+    undelivered: usize,
+    summary: LogSummary,
+    problems: Vec<String>,
+}
+
+/// What the handler must answer for the logged peer's four records: two changes (BFD and BGP
+/// down at one instant, both up at another), each alerted.
+const FLAP_EXPECTED: (usize, usize, usize, usize) = (4, 0, 2, 2);
+
+/// Section 3a before its poll: two BFD peers lose BFD and BGP at once and get both back
+/// `FLAP_SECONDS` later by the simulator's clock. The logged peer's records, read from the
+/// simulator, go to the Lambda handler as a CloudWatch Logs subscription payload; the other
+/// peer has no peer logging, so nothing of its flap is delivered anywhere. `poll` is the
+/// index of the poll that follows.
+async fn flap_between_polls(
+    ui: &Ui,
+    sim: &Sim,
+    poller: &Poller,
+    logged: &Peer,
+    unlogged: &Peer,
+    poll: usize,
+) -> Result<Flap> {
+    let mut problems = Vec::new();
+    let row = |how: &str, peer: &Peer, what: &str| {
+        println!(
+            "    {how}  {} {:<19}  {what}",
+            peer.id,
+            format!("({})", peer.name)
+        )
+    };
+    println!(
+        "  {}",
+        ui.dim(&format!(
+            "Peer logging is per peer (a delivery source each, as `peerwatch logging enable --peer` sets up): {} has it, {} has not.",
+            logged.name, unlogged.name
+        ))
+    );
+    println!(
+        "  {}",
+        ui.dim("There is no CloudWatch Logs here: the demo reads the records the simulator wrote and delivers them as the stack's subscription filter would.")
+    );
+    println!();
+    println!(
+        "  {}",
+        ui.bold(&format!("between poll {poll} and poll {}:", poll + 1))
+    );
+    let mark = sim.now_ms()?;
+    let both = |status: &str| {
+        let patch = json!({"bfdStatus": status, "bgpStatus": status});
+        [(&logged.id, patch.clone()), (&unlogged.id, patch)]
+    };
+    sim.patch_many(&both("down"))?;
+    for peer in [logged, unlogged] {
+        row(
+            "sim",
+            peer,
+            "BFD up -> down and BGP up -> down (liveness bfd: the session goes with BFD)",
+        );
+    }
+    sim.advance_clock(FLAP_SECONDS)?;
+    println!("    sim  the simulator's clock moves {FLAP_SECONDS} s ahead");
+    sim.patch_many(&both("up"))?;
+    for peer in [logged, unlogged] {
+        row("sim", peer, "BFD down -> up and BGP down -> up");
+    }
+
+    let records = sim.peer_logs(mark)?;
+    let of = |peer: &Peer| -> Vec<Value> {
+        let arn_end = format!("/{}", peer.id);
+        records
+            .iter()
+            .filter(|r| {
+                r["resource_arn"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with(&arn_end))
+            })
+            .cloned()
+            .collect()
+    };
+    let (delivered, undelivered) = (of(logged), of(unlogged));
+    let shape = |rs: &[Value]| -> Vec<(String, String)> {
+        rs.iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (text("type"), text("status"))
+            })
+            .collect()
+    };
+    let want: Vec<(String, String)> = [
+        ("BFDStatus", "DOWN"),
+        ("BGPStatus", "DOWN"),
+        ("BFDStatus", "UP"),
+        ("BGPStatus", "UP"),
+    ]
+    .iter()
+    .map(|(t, s)| (t.to_string(), s.to_string()))
+    .collect();
+    if shape(&delivered) != want || shape(&undelivered) != want {
+        return Err(format!(
+            "GET /_sim/peer-logs?since={mark}: expected BFD and BGP down, then up, for each of {} and {}; got {:?} and {:?}",
+            logged.id,
+            unlogged.id,
+            shape(&delivered),
+            shape(&undelivered)
+        )
+        .into());
+    }
+    let stamp = |r: &Value| r["event_timestamp"].as_i64().unwrap_or_default();
+    let (down_ms, up_ms) = (stamp(&delivered[0]), stamp(&delivered[2]));
+    if up_ms - down_ms < FLAP_SECONDS as i64 * 1000 {
+        problems.push(format!(
+            "the flap's records are {} ms apart, expected at least {FLAP_SECONDS} s",
+            up_ms - down_ms
+        ));
+    }
+    println!(
+        "    sim  GET /_sim/peer-logs?since={mark}: {} records, 4 a peer: BFDStatus and BGPStatus DOWN at {}, UP at {} ({:.3} s later)",
+        records.len(),
+        time_of(&rfc3339(down_ms)),
+        time_of(&rfc3339(up_ms)),
+        (up_ms - down_ms) as f64 / 1000.0
+    );
+    for r in &delivered {
+        println!("           {}", ui.dim(&r.to_string()));
+    }
+    let payload = peerwatch_testkit::awslogs::payload(&delivered);
+    let packed = payload["awslogs"]["data"].as_str().map_or(0, str::len);
+    row(
+        "log",
+        logged,
+        &format!(
+            "its 4 records as CloudWatch Logs delivers them: {{\"awslogs\": {{\"data\": {packed} characters of base64 of gzip}}}}, one log event each"
+        ),
+    );
+    row(
+        "log",
+        unlogged,
+        "no peer logging: its 4 records are delivered nowhere",
+    );
+
+    // The Lambda handler, invoked as the log consumer's function is: it tells a subscription
+    // payload from a schedule by its `awslogs` key.
+    let answer =
+        peerwatch_poller::handler::handle(poller, LambdaEvent::new(payload, Context::default()))
+            .await
+            .map_err(|e| format!("the log consumer failed: {}", error_chain(&e)))?;
+    let summary = answer
+        .peer_logs()
+        .ok_or("the handler answered a poll's summary to a CloudWatch Logs payload")?;
+    let got = (
+        summary.records_received,
+        summary.records_skipped,
+        summary.changes_recorded,
+        summary.notifications_sent,
+    );
+    let verdict = if got == FLAP_EXPECTED {
+        ui.green("as expected")
+    } else {
+        let text = |(r, s, c, n): (usize, usize, usize, usize)| {
+            format!("{r} received, {s} skipped, {c} changes recorded, {n} sent")
+        };
+        problems.push(format!(
+            "the log consumer saw {}, expected {}",
+            text(got),
+            text(FLAP_EXPECTED)
+        ));
+        ui.red(&format!("EXPECTED {}", text(FLAP_EXPECTED)))
+    };
+    println!(
+        "    -> the handler, as the log consumer's Lambda is invoked: {} records received, {} skipped, {} changes recorded (Source=log), {} ({} ms)  [{verdict}]",
+        summary.records_received,
+        summary.records_skipped,
+        summary.changes_recorded,
+        count(summary.notifications_sent, "notification", "sent"),
+        summary.duration_ms
+    );
+
+    // Read back: the flap at both of its records' own times.
+    let recorded: Vec<Item> = transitions_of_peer(
+        poller.store().client(),
+        poller.store().transitions_table(),
+        &logged.id,
+        &rfc3339(down_ms),
+    )
+    .await?
+    .into_iter()
+    .filter(|i| s(i, "Source") == "log")
+    .collect();
+    let rows: Vec<(String, String, String, String)> = recorded
+        .iter()
+        .map(|i| {
+            (
+                s(i, "ObservedAt"),
+                s(i, "Event"),
+                s(i, "Severity"),
+                s(i, "NotificationState"),
+            )
+        })
+        .collect();
+    let expected = vec![
+        (
+            rfc3339(down_ms),
+            "bgp.down".to_string(),
+            "critical".to_string(),
+            "sent".to_string(),
+        ),
+        (
+            rfc3339(up_ms),
+            "bgp.up".to_string(),
+            "recovery".to_string(),
+            "sent".to_string(),
+        ),
+    ];
+    if rows != expected {
+        problems.push(format!(
+            "{}'s log history is {rows:?}, expected {expected:?}",
+            logged.id
+        ));
+    }
+    let down_for = recorded
+        .last()
+        .map(|i| num(i, "PreviousDurationSeconds"))
+        .unwrap_or_default();
+    println!(
+        "       {}",
+        ui.dim(&format!(
+            "recorded for {} at the records' own times (Source=log): {}; down for {down_for}s",
+            logged.name,
+            rows.iter()
+                .map(|(at, event, severity, sent)| format!(
+                    "{} {event} {severity}, {sent}",
+                    time_of(at)
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    );
+    println!(
+        "       {}",
+        ui.dim(&format!(
+            "(the simulator's clock now runs {FLAP_SECONDS} s ahead of the poller's, so the return is stamped later than the next polls; in an account both are the wall clock)"
+        ))
+    );
+    Ok(Flap {
+        logged: logged.clone(),
+        unlogged: unlogged.clone(),
+        after_poll: poll,
+        down_ms,
+        up_ms,
+        delivered: delivered.len(),
+        undelivered: undelivered.len(),
+        summary,
+        problems,
+    })
+}
+
 async fn demo(
     ui: &Ui,
     sim_url: &str,
@@ -594,9 +879,9 @@ async fn demo(
 
     // --- 3. Fleet and polls ------------------------------------------------------------
     ui.heading(
-        "3. A fleet of 2 route servers x 4 peers and an edge route server with two firewalls, polled 13 times",
+        "3. A fleet of 2 route servers x 5 peers and an edge route server with two firewalls, polled 14 times",
     );
-    let fleet = sim.fleet(2, 4)?;
+    let fleet = sim.fleet(2, 5)?;
     println!("  The edge route server, set up through the EC2 API as in an account:");
     let edge = build_edge(ui, &ec2, &sim).await?;
     let peers = sim.peers()?;
@@ -609,15 +894,17 @@ async fn demo(
             .map(|p| (*p).clone())
             .collect()
     };
-    let (bfd, keepalive) = (of("bfd"), of("bgp-keepalive"));
-    if bfd.len() < 3 || keepalive.len() < 3 {
+    let (mut bfd, keepalive) = (of("bfd"), of("bgp-keepalive"));
+    if bfd.len() < 5 || keepalive.len() < 3 {
         return Err(format!(
-            "expected 4 bfd and 4 bgp-keepalive peers, the simulator made {} and {}",
+            "expected 5 bfd and 5 bgp-keepalive peers, the simulator made {} and {}",
             bfd.len(),
             keepalive.len()
         )
         .into());
     }
+    // The last two BFD peers flap between polls; the others play the rest of the story.
+    let flappers = bfd.split_off(bfd.len() - 2);
     let cast = Cast {
         bgp_down: bfd[0].clone(),
         failed: bfd[1].clone(),
@@ -625,6 +912,8 @@ async fn demo(
         bfd_quiet: keepalive[0].clone(),
         flapper: keepalive[1].clone(),
         deleted: keepalive[2].clone(),
+        logged: flappers[0].clone(),
+        unlogged: flappers[1].clone(),
     };
     let roles: HashMap<&str, &str> = [
         (
@@ -652,12 +941,20 @@ async fn demo(
             "deleted with DeleteRouteServerPeer (poll 5)",
         ),
         (
+            cast.logged.id.as_str(),
+            "BFD and BGP down for 8 s between polls 5 and 6; peer logs on",
+        ),
+        (
+            cast.unlogged.id.as_str(),
+            "the same flap at the same moments; no peer logs",
+        ),
+        (
             edge.fw_a.id.as_str(),
-            "0.0.0.0/0, AS path 65010 (preferred); BGP down (polls 6, 10), up (7, 11)",
+            "0.0.0.0/0, AS path 65010 (preferred); BGP down (polls 7, 11), up (8, 12)",
         ),
         (
             edge.fw_b.id.as_str(),
-            "0.0.0.0/0, AS path 65020 65020 (backup), and 192.168.50.0/24 alone; withdraws it (8), again (9); BGP down (10), up (11)",
+            "0.0.0.0/0, AS path 65020 65020 (backup), and 192.168.50.0/24 alone; withdraws it (9), again (10); BGP down (11), up (12)",
         ),
     ]
     .into();
@@ -722,7 +1019,7 @@ async fn demo(
             actions: vec![],
             // 3 route servers (with what each peer advertises), 5 endpoints, 2 routes.
             expect: expect(n, n, 10, 0),
-            outcome: "10 peers, 3 route servers (each with what its peers advertise), 5 endpoints and 2 routes discovered (info): recorded, nothing to alert",
+            outcome: "12 peers, 3 route servers (each with what its peers advertise), 5 endpoints and 2 routes discovered (info): recorded, nothing to alert",
         },
         Poll {
             title: "a BGP session drops, a peer fails, a keep-alive peer loses BFD",
@@ -799,10 +1096,20 @@ async fn demo(
             outcome: "1 warning (peer.vanished); the orderly deletion is recorded as info",
         },
         Poll {
-            title: "the preferred firewall's BGP session drops",
+            title: "the next poll: both flapping peers are up, as they were at poll 5",
             opens: Some(
-                "3b. Where traffic goes: the edge route server's FIB fails over, loses a prefix, persists its routes",
+                "3a. Between polls: an 8-second BFD flap of two peers, one with peer logs, one without",
             ),
+            actions: vec![Action::Flap {
+                logged: cast.logged.clone(),
+                unlogged: cast.unlogged.clone(),
+            }],
+            expect: expect(n - 1, 0, 0, 0),
+            outcome: "nothing to record: the logged flap is recorded already, and of the other the polls saw nothing at all",
+        },
+        Poll {
+            title: "the preferred firewall's BGP session drops",
+            opens: Some(ROUTING_STORY),
             actions: vec![Action::Patch(
                 fw_a.clone(),
                 json!({"bgpStatus": "down"}),
@@ -893,12 +1200,25 @@ async fn demo(
 
     let ddb = poller.store().client();
     let first_day = Timestamp::now().day();
+    let routing_from = polls
+        .iter()
+        .position(|p| p.opens == Some(ROUTING_STORY))
+        .unwrap_or(polls.len());
+    let mut flap: Option<Flap> = None;
     for (i, poll) in polls.iter().enumerate() {
         if i > 0 {
             tokio::time::sleep(POLL_GAP).await;
         }
         if let Some(heading) = poll.opens {
             ui.heading(heading);
+        }
+        // A flap happens between the previous poll and this one, and is told before it.
+        for action in &poll.actions {
+            if let Action::Flap { logged, unlogged } = action {
+                let seen = flap_between_polls(ui, &sim, &poller, logged, unlogged, i).await?;
+                problems.extend(seen.problems.iter().cloned());
+                flap = Some(seen);
+            }
         }
         println!();
         println!(
@@ -940,6 +1260,7 @@ async fn demo(
                         "DeleteRouteServerPeer (deleting, then deleted 0.3 s later)",
                     )
                 }
+                Action::Flap { .. } => continue,
             };
             if id.is_empty() {
                 println!("    {how}  {what}");
@@ -968,7 +1289,7 @@ async fn demo(
         println!("    -> {}  [{verdict}]", summary_line(&summary));
         println!("       {}", ui.dim(poll.outcome));
         // The edge route server's FIB after the first poll and each of its own.
-        if i == 0 || (5..polls.len() - 1).contains(&i) {
+        if i == 0 || (routing_from..polls.len() - 1).contains(&i) {
             let states = scan_states(ddb, STATE_TABLE).await?;
             println!(
                 "       {}",
@@ -1016,6 +1337,7 @@ async fn demo(
         &[
             "TIME (UTC)",
             "PEER",
+            "SOURCE",
             "KIND",
             "SEVERITY",
             "EVENT",
@@ -1025,7 +1347,12 @@ async fn demo(
         ],
         &rows,
     );
-    let expected_total: usize = polls.iter().map(|p| p.expect.peers).sum();
+    // The log consumer's records come on top of the polls'.
+    let (log_changes, log_sent) = match &flap {
+        Some(_) => (FLAP_EXPECTED.2, FLAP_EXPECTED.3),
+        None => (0, 0),
+    };
+    let expected_total: usize = polls.iter().map(|p| p.expect.peers).sum::<usize>() + log_changes;
     if history.len() != expected_total {
         problems.push(format!(
             "{} peer transitions in the history, expected {expected_total}",
@@ -1035,7 +1362,7 @@ async fn demo(
     println!(
         "  {}",
         ui.dim(&format!(
-            "{} transitions; PREV FOR is how long the previous status lasted (PreviousDurationSeconds)",
+            "{} transitions; SOURCE is what saw the change (the poll, or the log consumer); PREV FOR is how long the previous status lasted (PreviousDurationSeconds)",
             history.len()
         ))
     );
@@ -1331,7 +1658,7 @@ async fn demo(
             attribute_names.into_iter().collect::<Vec<_>>().join(", ")
         ))
     );
-    let expected_sent: usize = polls.iter().map(|p| p.expect.sent).sum();
+    let expected_sent: usize = polls.iter().map(|p| p.expect.sent).sum::<usize>() + log_sent;
     if alerts.len() != expected_sent {
         problems.push(format!(
             "{} messages on the SQS queue, expected {expected_sent}",
@@ -1410,6 +1737,14 @@ async fn demo(
     problems.extend(cli_section(
         ui, cli, run_start, &all_ids, &cast, &edge, &recorded,
     ));
+
+    // --- 4g. The flap with and without peer logs ---------------------------------------
+    if let Some(flap) = &flap {
+        let events: Vec<&Value> = alerts.iter().map(|(_, e)| e).collect();
+        problems.extend(flap_side_by_side(
+            ui, cli, run_start, flap, &history, &events,
+        ));
+    }
 
     // --- 5. Real AWS -------------------------------------------------------------------
     let day = days.last().cloned().unwrap_or_default();
@@ -1703,6 +2038,234 @@ fn cli_section(
     problems
 }
 
+/// Section 4g: the flap of section 3a as each path left it, the logged peer beside the
+/// other: its history, its alerts as delivered (section 4d), and `peerwatch report`'s figures
+/// (the table of section 4f, read through `--output json`). Answers what differed from the
+/// expected figures.
+fn flap_side_by_side(
+    ui: &Ui,
+    cli: &PeerwatchCli,
+    run_start: Timestamp,
+    flap: &Flap,
+    history: &[Item],
+    alerts: &[&Value],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (a, b) = (&flap.logged, &flap.unlogged);
+    ui.heading(&format!(
+        "4g. The {FLAP_SECONDS}-second flap side by side: {} with peer logs, {} without",
+        a.name, b.name
+    ));
+    let (down, up) = (rfc3339(flap.down_ms), rfc3339(flap.up_ms));
+    let outage = (flap.up_ms - flap.down_ms) as f64 / 1000.0;
+
+    // What the history holds of each since the drop: the logged peer's two changes, nothing of
+    // the other's.
+    let since_drop = |peer: &Peer| -> Vec<&Item> {
+        history
+            .iter()
+            .filter(|i| s(i, "RouteServerPeerId") == peer.id && s(i, "ObservedAt") >= down)
+            .collect()
+    };
+    let (ha, hb) = (since_drop(a), since_drop(b));
+    let got: Vec<(String, String, String)> = ha
+        .iter()
+        .map(|i| (s(i, "ObservedAt"), s(i, "Event"), s(i, "Source")))
+        .collect();
+    let want = vec![
+        (down.clone(), "bgp.down".to_string(), "log".to_string()),
+        (up.clone(), "bgp.up".to_string(), "log".to_string()),
+    ];
+    if got != want {
+        problems.push(format!(
+            "{}'s history since the flap is {got:?}, expected {want:?}",
+            a.id
+        ));
+    }
+    if !hb.is_empty() {
+        problems.push(format!(
+            "{} has {} history items since the flap, expected none: no path saw it",
+            b.id,
+            hb.len()
+        ));
+    }
+    let history_text = |items: &[&Item]| -> String {
+        if items.is_empty() {
+            return "nothing (only its discovery, by the poll)".to_string();
+        }
+        items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {} ({})",
+                    s(i, "Event"),
+                    time_of(&s(i, "ObservedAt")),
+                    s(i, "Source")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
+    // The alerts delivered about each: the logged peer's critical and its recovery.
+    let about = |peer: &Peer| -> Vec<&Value> {
+        alerts
+            .iter()
+            .copied()
+            .filter(|e| e["routeServerPeerId"] == peer.id.as_str())
+            .collect()
+    };
+    let (aa, ab) = (about(a), about(b));
+    let got: Vec<(String, String)> = aa
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (text("observedAt"), text("severity"))
+        })
+        .collect();
+    let want = vec![
+        (down.clone(), "critical".to_string()),
+        (up.clone(), "recovery".to_string()),
+    ];
+    if got != want {
+        problems.push(format!(
+            "the alerts delivered about {} are {got:?}, expected {want:?}",
+            a.id
+        ));
+    }
+    if !ab.is_empty() {
+        problems.push(format!(
+            "{} alerts delivered about {}, expected none",
+            ab.len(),
+            b.id
+        ));
+    }
+    let alerts_text = |events: &[&Value]| -> String {
+        if events.is_empty() {
+            return "none".to_string();
+        }
+        events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e["severity"].as_str().unwrap_or_default(),
+                    e["event"].as_str().unwrap_or_default(),
+                    time_of(e["observedAt"].as_str().unwrap_or_default())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
+    // The report's figures for each over the whole run.
+    let since = run_start.to_string();
+    let report = match cli.json(&["report", "--since", &since]) {
+        Ok(doc) => doc,
+        Err(problem) => {
+            problems.push(problem);
+            return problems;
+        }
+    };
+    let entry = |peer: &Peer| -> Value {
+        report["peers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["routeServerPeerId"] == peer.id.as_str())
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (ra, rb) = (entry(a), entry(b));
+    let figure = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let logged_ok = ra["outageCount"] == 1
+        && ra["recoveredCount"] == 1
+        && (figure(&ra, "downSeconds") - outage).abs() < 0.002
+        && figure(&ra, "availabilityPercent") < 100.0;
+    if !logged_ok {
+        problems.push(format!(
+            "`peerwatch report` for {}: {} outages, {} recovered, down {} s, availability {} %; expected 1, 1, {outage:.3} s and below 100",
+            a.id, ra["outageCount"], ra["recoveredCount"], ra["downSeconds"], ra["availabilityPercent"]
+        ));
+    }
+    let unlogged_ok = rb["outageCount"] == 0
+        && figure(&rb, "downSeconds") == 0.0
+        && figure(&rb, "availabilityPercent") == 100.0;
+    if !unlogged_ok {
+        problems.push(format!(
+            "`peerwatch report` for {}: {} outages, down {} s, availability {} %; expected 0, 0 s and 100",
+            b.id, rb["outageCount"], rb["downSeconds"], rb["availabilityPercent"]
+        ));
+    }
+    let outages = |r: &Value| match r["meanTimeToRecoverSeconds"].as_f64() {
+        Some(mttr) => format!("{}, recovered in {mttr:.3} s", r["outageCount"]),
+        None => format!("{}", r["outageCount"]),
+    };
+    let percent = |r: &Value| {
+        r["availabilityPercent"]
+            .as_f64()
+            .map_or_else(|| "-".to_string(), |p| format!("{p:.2} %"))
+    };
+    let seconds = |r: &Value| {
+        r["downSeconds"]
+            .as_f64()
+            .map_or_else(|| "-".to_string(), |d| format!("{d:.3} s"))
+    };
+
+    let sim_text = format!(
+        "BFD and BGP down {}, up {} ({outage:.3} s)",
+        time_of(&down),
+        time_of(&up)
+    );
+    let polls_saw = format!(
+        "BGP and BFD up at polls {} and {}",
+        flap.after_poll,
+        flap.after_poll + 1
+    );
+    let rows: Vec<Vec<Cell>> = [
+        ("what happened", sim_text.clone(), sim_text),
+        (
+            "peer log records",
+            format!(
+                "{}, delivered to the log consumer: {} changes recorded, {} alerts sent",
+                flap.delivered, flap.summary.changes_recorded, flap.summary.notifications_sent
+            ),
+            format!("{}, delivered nowhere", flap.undelivered),
+        ),
+        ("what the polls saw", polls_saw.clone(), polls_saw),
+        ("recorded", history_text(&ha), history_text(&hb)),
+        ("alerts delivered", alerts_text(&aa), alerts_text(&ab)),
+        ("report: outages", outages(&ra), outages(&rb)),
+        ("report: down", seconds(&ra), seconds(&rb)),
+        ("report: availability", percent(&ra), percent(&rb)),
+    ]
+    .into_iter()
+    .map(|(what, with, without)| vec![Cell::plain(what), Cell::plain(with), Cell::plain(without)])
+    .collect();
+    let (with, without) = (
+        format!("{} (PEER LOGS)", a.name.to_uppercase()),
+        format!("{} (NO PEER LOGS)", b.name.to_uppercase()),
+    );
+    print_table(ui, &["", with.as_str(), without.as_str()], &rows);
+    println!(
+        "  {}",
+        ui.dim(&format!(
+            "From the history (4a), the SQS subscriber (4d) and `peerwatch report --since {since} --output json` (the table of 4f). Without peer logs the flap is invisible: no record, no alert, 100 % available."
+        ))
+    );
+    let verdict = if logged_ok && unlogged_ok && problems.is_empty() {
+        ui.green("as expected")
+    } else {
+        ui.red("NOT AS EXPECTED")
+    };
+    println!(
+        "  -> with peer logs: 1 outage of {outage:.3} s, {} available; without: {}  [{verdict}]",
+        percent(&ra),
+        percent(&rb)
+    );
+    problems
+}
+
 /// `routes` and `history --prefix` for the edge route server, each checked against what
 /// sections 4b and 4c read from the tables. A build without the `routes` command says so:
 /// those sections showed the same items.
@@ -1894,6 +2457,42 @@ async fn transitions_of_day(
     Ok(items)
 }
 
+/// One peer's transitions observed at or after `from` (RFC 3339), oldest first.
+async fn transitions_of_peer(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    peer: &str,
+    from: &str,
+) -> Result<Vec<Item>> {
+    let mut pages = ddb
+        .query()
+        .table_name(table)
+        .key_condition_expression("RouteServerPeerId = :p AND ObservedAt >= :t")
+        .expression_attribute_values(":p", AttributeValue::S(peer.to_string()))
+        .expression_attribute_values(":t", AttributeValue::S(from.to_string()))
+        .consistent_read(true)
+        .into_paginator()
+        .send();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk_err("DynamoDB Query (one peer)"))?;
+        items.extend(page.items().iter().cloned());
+    }
+    Ok(items)
+}
+
+/// The wall clock in Unix milliseconds.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Unix milliseconds as the history writes them (`2026-12-01T16:20:27.127Z`).
+fn rfc3339(ms: i64) -> String {
+    Timestamp::from_millis(ms).map_or_else(|| ms.to_string(), |t| t.to_string())
+}
+
 async fn scan_states(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>> {
     let mut pages = ddb.scan().table_name(table).into_paginator().send();
     let mut items = Vec::new();
@@ -1998,9 +2597,16 @@ fn history_row(item: &Item) -> Vec<Cell> {
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse::<i64>().ok())
         .map_or_else(|| "-".to_string(), humanise);
+    let late = matches!(item.get("Late"), Some(AttributeValue::Bool(true)));
+    let source = match s(item, "Source") {
+        none if none.is_empty() => "-".to_string(),
+        source if late => format!("{source}, late"),
+        source => source,
+    };
     vec![
         Cell::plain(time_of(&s(item, "ObservedAt"))),
         Cell::plain(s(item, "RouteServerPeerId")),
+        Cell::plain(source),
         Cell::plain(kind),
         Cell::severity(&s(item, "Severity")),
         Cell::plain(s(item, "Event")),
@@ -2481,14 +3087,23 @@ impl Sim {
         }
     }
 
-    /// One control call; answers the JSON body of a 200.
+    /// One control call (a POST); answers the JSON body of a 200.
     fn call(&self, path: &str, body: Option<&Value>) -> Result<Value> {
+        self.send(false, path, body)
+    }
+
+    /// A control read (a GET).
+    fn get(&self, path: &str) -> Result<Value> {
+        self.send(true, path, None)
+    }
+
+    fn send(&self, get: bool, path: &str, body: Option<&Value>) -> Result<Value> {
         let url = format!("{}{path}", self.base);
         // A blocking call on a runtime worker: tell tokio, so other tasks move elsewhere.
         tokio::task::block_in_place(|| {
             let response = match body {
+                _ if get => self.agent.get(&url).call(),
                 Some(b) => self.agent.post(&url).send_json(b),
-                None if path == "/_sim/peers" => self.agent.get(&url).call(),
                 None => self.agent.post(&url).send_empty(),
             }
             .map_err(|e| format!("simulator control call {path}: {e}"))?;
@@ -2515,7 +3130,7 @@ impl Sim {
     }
 
     fn peers(&self) -> Result<Vec<Peer>> {
-        let answer = self.call("/_sim/peers", None)?;
+        let answer = self.get("/_sim/peers")?;
         let text = |p: &Value, k: &str| p[k].as_str().unwrap_or_default().to_string();
         Ok(answer
             .as_array()
@@ -2558,6 +3173,24 @@ impl Sim {
     fn advance_clock(&self, seconds: u64) -> Result<()> {
         self.call("/_sim/clock", Some(&json!({ "advanceSeconds": seconds })))
             .map(drop)
+    }
+
+    /// The simulator's clock now, in Unix milliseconds: the wall clock plus what
+    /// `POST /_sim/clock` added, as it stamps its peer log records.
+    fn now_ms(&self) -> Result<i64> {
+        let advanced = self.get("/_sim/clock")?["advancedSeconds"]
+            .as_f64()
+            .ok_or("GET /_sim/clock answered no advancedSeconds")?;
+        Ok(wall_ms() + (advanced * 1000.0) as i64)
+    }
+
+    /// The peer log records stamped at or after `since_ms`, oldest first.
+    fn peer_logs(&self, since_ms: i64) -> Result<Vec<Value>> {
+        let answer = self.get(&format!("/_sim/peer-logs?since={since_ms}"))?;
+        match answer["records"].as_array() {
+            Some(records) => Ok(records.clone()),
+            None => Err("GET /_sim/peer-logs answered no records".into()),
+        }
     }
 
     fn vanish(&self, id: &str) -> Result<()> {

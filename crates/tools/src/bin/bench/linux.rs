@@ -22,10 +22,15 @@
 //! (the same plus every route-server, endpoint and routing-database page), interleaved; the
 //! binary's steady cycle for its max RSS; the `Scan`'s read units with and without routes.
 //!
+//! Last, the time to alert (module `time_to_alert`): from a change in the simulator to the
+//! message in an SQS queue subscribed to the topic, through the log consumer and through the
+//! poll at a 60 s interval, and the consumer's time per record for batches of 1 and 1,000.
+//!
 //! `cargo run --release -p peerwatch-tools --bin bench -- [--sizes 100,1000,10000] [--quick]
-//! [--all-storms] [--no-routes | --routes-only] [--routes-per-peer 20]` (`--quick`: 100 and
-//! 1,000). Needs moto from the project venv (`make venv`, or `PEERWATCH_PYTHON`) and
-//! `route-server-sim` built beside it (`make bench` does both).
+//! [--all-storms] [--no-routes | --routes-only] [--routes-per-peer 20]
+//! [--time-to-alert | --no-time-to-alert] [--alert-samples 200]` (`--quick`: 100 and 1,000;
+//! `--time-to-alert`: that section alone). Needs moto from the project venv (`make venv`, or
+//! `PEERWATCH_PYTHON`) and `route-server-sim` built beside it (`make bench` does both).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -171,6 +176,9 @@ macro_rules! client {
         $sdk::Client::from_conf(conf)
     }};
 }
+
+// After `client!`, which it uses.
+mod time_to_alert;
 
 /// This process's resident set (`VmRSS`) and its high-water mark (`VmHWM`), in kB.
 fn rss_kb() -> (u64, u64) {
@@ -535,6 +543,7 @@ impl Bench {
             // Defaults (storm threshold 5): what a user runs.
             alerting: Default::default(),
             write_concurrency: WRITE_CONCURRENCY,
+            peer_logs_auto: None,
         };
         let serial = Config {
             write_concurrency: 1,
@@ -1327,6 +1336,11 @@ fn print_budgets(
 
 struct Args {
     sizes: Vec<usize>,
+    /// The fleet sizes at all (`--time-to-alert` alone skips them).
+    fleets: bool,
+    /// Time to alert, log path and poll, and the consumer's time per record.
+    time_to_alert: bool,
+    alert_samples: usize,
     all_storms: bool,
     /// Which of the two fleets each size measures.
     peers_fleet: bool,
@@ -1345,6 +1359,7 @@ fn parse_args() -> Result<Args, Error> {
     let mut rtt = Duration::from_millis(10);
     let (mut peers_fleet, mut routed_fleet) = (true, true);
     let mut routes_per_peer = 20;
+    let (mut fleets, mut time_to_alert, mut alert_samples) = (true, true, 200);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -1352,6 +1367,15 @@ fn parse_args() -> Result<Args, Error> {
             "--all-storms" => all_storms = true,
             "--binary" => binary = args.next().ok_or("--binary needs a path")?.into(),
             "--binary-only" => binary_only = true,
+            "--time-to-alert" => (fleets, time_to_alert) = (false, true),
+            "--no-time-to-alert" => time_to_alert = false,
+            "--alert-samples" => {
+                let n = args.next().ok_or("--alert-samples needs a number")?;
+                alert_samples = n.parse()?;
+                if alert_samples == 0 {
+                    return Err("--alert-samples takes at least 1".into());
+                }
+            }
             "--no-routes" => routed_fleet = false,
             "--routes-only" => peers_fleet = false,
             "--routes-per-peer" => {
@@ -1382,7 +1406,7 @@ fn parse_args() -> Result<Args, Error> {
             }
             "-h" | "--help" => {
                 println!(
-                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only] [--rtt-ms 10] [--no-routes | --routes-only] [--routes-per-peer 20]"
+                    "bench [--sizes 100,1000,10000] [--quick] [--all-storms] [--binary PATH] [--binary-only] [--rtt-ms 10] [--no-routes | --routes-only] [--routes-per-peer 20] [--time-to-alert | --no-time-to-alert] [--alert-samples 200]"
                 );
                 std::process::exit(0);
             }
@@ -1403,8 +1427,14 @@ fn parse_args() -> Result<Args, Error> {
     if binary_only && !binary.is_file() {
         return Err(format!("--binary-only: {} is not built", binary.display()).into());
     }
+    if !fleets && !time_to_alert {
+        return Err("--time-to-alert and --no-time-to-alert leave nothing to measure".into());
+    }
     Ok(Args {
         sizes,
+        fleets,
+        time_to_alert: time_to_alert && !binary_only,
+        alert_samples,
         all_storms,
         peers_fleet,
         routed_fleet,
@@ -1419,6 +1449,9 @@ fn parse_args() -> Result<Args, Error> {
 pub async fn main() -> Result<(), Error> {
     let Args {
         sizes,
+        fleets,
+        time_to_alert,
+        alert_samples,
         all_storms,
         peers_fleet,
         routed_fleet,
@@ -1427,6 +1460,7 @@ pub async fn main() -> Result<(), Error> {
         binary_only,
         rtt,
     } = parse_args()?;
+    let sizes = if fleets { sizes } else { Vec::new() };
     let sim = Emulator::simulator(
         &same_build_binary("route-server-sim")?,
         &["--transition-ms", "0"],
@@ -1475,6 +1509,14 @@ pub async fn main() -> Result<(), Error> {
         println!(
             "  ({peers} peers: {:.1} s in all)",
             size_started.elapsed().as_secs_f64()
+        );
+    }
+    if time_to_alert {
+        let alert_started = Instant::now();
+        time_to_alert::run(&bench, alert_samples).await?;
+        println!(
+            "  (time to alert: {:.1} s in all)",
+            alert_started.elapsed().as_secs_f64()
         );
     }
     println!("\nbench done in {:.1} s", started.elapsed().as_secs_f64());
