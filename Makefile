@@ -87,7 +87,9 @@ lambda-invoke: venv
 
 ## bench: the benchmark harness (docs/benchmarks.md): steady, floor and storm cycles for 100,
 ##   1,000 and 10,000 peers on moto + route-server-sim; figures printed, nothing asserted.
-##   BENCH_ARGS="--quick" (100 and 1,000), "--sizes 100,1000", "--all-storms".
+##   BENCH_ARGS="--quick" (100 and 1,000), "--sizes 100,1000", "--all-storms"; time to alert
+##   through the peer logs and through the poll: "--time-to-alert" (alone), "--no-time-to-alert",
+##   "--alert-samples N".
 ##   The simulator's own describe benchmark: cargo run --release -p peerwatch-tools --bin sim-fleet
 BENCH_ARGS ?=
 bench: venv
