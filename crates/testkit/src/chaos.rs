@@ -2,8 +2,10 @@
 //! fleet really did (the simulator's change log) with what peerwatch wrote (`PeerTransitions`,
 //! `PeerState`) and delivered (SNS, through an SQS queue), and lists every broken guarantee.
 //!
-//! [`check`] covers the peers; [`fabric`] the endpoints, route servers, routes and
-//! advertisements beside them; [`check_all`] runs both on one campaign's observations.
+//! [`check`] covers the peers; [`logs`] what the log consumer recorded of them beside the
+//! poll (late items, changes at a record's own time, each real change once); [`fabric`] the
+//! endpoints, route servers, routes and advertisements beside them; [`check_all`] runs them all
+//! on one campaign's observations.
 //!
 //! The model assumes the rules the campaign runs with: `NOTIFY_MIN_SEVERITY=warning`,
 //! `STORM_THRESHOLD=0`, `FLAP_THRESHOLD=0`, `REMIND_EVERY_MINUTES=0` and no mutes. Then every
@@ -15,8 +17,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub mod fabric;
+pub mod logs;
 
 pub use fabric::FabricObserved;
+pub use logs::LoggedChange;
 
 /// The fields peerwatch records of one peer, as EC2 showed them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,18 @@ pub struct Record {
     pub pending: bool,
     /// `Event` as stored (`bgp.down`, `route.lost`, ...).
     pub event: String,
+    /// `Source`: `poll` or `log` (empty where an item does not say).
+    pub source: String,
+    /// `Late`: a log record older than the peer's last change, kept beside the version chain.
+    pub late: bool,
+    /// `Routes` of a peer's route records kept by the log consumer: (status, prefix) each.
+    pub routes: Vec<(String, String)>,
+}
+
+impl Record {
+    pub(crate) fn is_from_log(&self) -> bool {
+        self.source == "log"
+    }
 }
 
 /// One SNS delivery: the event JSON's `(routeServerPeerId, version)` for a peer, `(key,
@@ -180,6 +196,45 @@ pub enum Violation {
     },
     #[error("{peer} v{version}: a recovery delivered with no alert of it open before")]
     RecoveryWithoutAlert { peer: String, version: i64 },
+    #[error(
+        "{peer} at {at_ms} (v{version}): recorded from a peer log record ({what}) that the simulator never wrote"
+    )]
+    Unlogged {
+        peer: String,
+        version: i64,
+        at_ms: i64,
+        what: String,
+    },
+    #[error("{peer}: the late item at {at_ms} (v{version}) {what}")]
+    WrongLate {
+        peer: String,
+        version: i64,
+        at_ms: i64,
+        what: String,
+    },
+    #[error("{peer}: {field} {value} at {at_ms}, one real change, recorded twice: {by}")]
+    RecordedTwice {
+        peer: String,
+        field: String,
+        value: String,
+        at_ms: i64,
+        by: String,
+    },
+    #[error("{peer}: the route records kept at {at_ms} {what}")]
+    WrongRouteRecords {
+        peer: String,
+        at_ms: i64,
+        what: String,
+    },
+    #[error(
+        "{peer}: {field} {value} at {at_ms} reached the consumer (a run that finished) and is in no record"
+    )]
+    Dropped {
+        peer: String,
+        field: String,
+        value: String,
+        at_ms: i64,
+    },
 }
 
 /// What was checked, and what failed.
@@ -193,10 +248,24 @@ pub struct Report {
     /// Values a completed cycle saw but the history did not keep, because an overlapping run
     /// with an older listing wrote after that cycle read the state (excused when asked).
     pub missed_under_overlap: usize,
+    /// The same, because the log consumer wrote the peer while that cycle ran.
+    pub missed_under_log_write: usize,
     /// Endpoints, route servers, routes and advertisements ([`check_all`]).
     pub fabric_subjects: usize,
     pub fabric_transitions_checked: usize,
     pub fabric_notifications_checked: usize,
+    /// The simulator's BGP/BFD peer log records ([`check_with_logs`]).
+    pub logged_changes: usize,
+    /// Of the version chains' items, those recorded from a log record.
+    pub log_changes_checked: usize,
+    /// Late items, checked beside the chains.
+    pub late_checked: usize,
+    /// Log records that reached a consumer run that finished, each found in the history.
+    pub log_deliveries_checked: usize,
+    /// The simulator's `RouteStatus` records, and the route records the consumer kept.
+    pub logged_routes: usize,
+    pub route_records_checked: usize,
+    pub route_deliveries_checked: usize,
     pub violations: Vec<Violation>,
 }
 
@@ -274,11 +343,27 @@ pub fn timelines(changes: &[SimChange]) -> BTreeMap<String, Vec<Interval>> {
 ///   an event that leaves a run unsure whether its publish happened or was marked: a cycle
 ///   killed, a publish whose response was lost, or a failed write after a publish. Without
 ///   any such event (`ambiguous_events == 0`), a second delivery is a violation.
+///
+/// With no peer log records: every item recorded from a log is a violation. See
+/// [`check_with_logs`].
 pub fn check(obs: &Observed) -> Report {
+    check_with_logs(obs, &[])
+}
+
+/// [`check`], with the simulator's BGP/BFD peer log records as the truth of the log path
+/// ([`logs`]): a `Source=log` item in a version chain changes only a session, at the
+/// millisecond of a real record (one later when the peer's last change had that very
+/// millisecond), its `from` what the chain left or, when the chain shows its `to` already,
+/// implied (the other value came between, unseen); it was shown by the simulator then. Late
+/// items stand beside the chains. Each real change is recorded once across the two paths, and
+/// none that reached a consumer run that finished is dropped.
+pub fn check_with_logs(obs: &Observed, logged: &[LoggedChange]) -> Report {
     let lines = timelines(&obs.changes);
     let mut by_peer: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    let mut late: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
     for r in &obs.records {
-        by_peer.entry(r.peer_id.as_str()).or_default().push(r);
+        let into = if r.late { &mut late } else { &mut by_peer };
+        into.entry(r.peer_id.as_str()).or_default().push(r);
     }
     let mut report = Report {
         peers: lines.len().max(by_peer.len()),
@@ -310,10 +395,14 @@ pub fn check(obs: &Observed) -> Report {
         }
         let line = lines.get(*peer).unwrap_or(&empty);
         let liveness = line.last().map_or("", |i| i.liveness.as_str());
-        // Replays the records: the values they leave, the open alert, the timeline position.
+        // Replays the records: the values they leave, the open alert, the timeline position
+        // (the interval a record's values were matched to; the next record matches one after
+        // it, or the same one after a log record: a log record carries no `State`, so the
+        // poll after it may record what was already shown then).
         let mut current: Option<Values> = None;
         let mut open_alert = false;
-        let mut position: Option<usize> = None;
+        let mut matched: Option<usize> = None;
+        let mut min_next = 0;
         for r in records.iter() {
             let wrong = |what: String| Violation::WrongChain {
                 peer: peer.to_string(),
@@ -321,6 +410,20 @@ pub fn check(obs: &Observed) -> Report {
                 what,
             };
             let before = current.clone();
+            if r.is_from_log() {
+                if r.kind != "changed" {
+                    v.push(wrong(format!("a `{}` record from a peer log", r.kind)));
+                }
+                for (field, _, to) in &r.changes {
+                    if !logs::SESSION_FIELDS.contains(&field.as_str())
+                        || logs::opposite(to.as_deref()).is_none()
+                    {
+                        v.push(wrong(format!(
+                            "a peer log record cannot set {field} to {to:?}"
+                        )));
+                    }
+                }
+            }
             match (r.kind.as_str(), &current) {
                 ("discovered", None) => {
                     let to = |f: &str| {
@@ -362,7 +465,12 @@ pub fn check(obs: &Observed) -> Report {
                                 continue;
                             }
                         };
-                        if from != slot {
+                        // A log record of the value already shown: the other value came
+                        // between, and its `from` says so. Exactly that, nothing looser.
+                        let implied = r.is_from_log()
+                            && to == slot
+                            && from.as_deref() == logs::opposite(to.as_deref());
+                        if from != slot && !implied {
                             v.push(wrong(format!("{field} from {from:?}, was {slot:?}")));
                         }
                         if from == to {
@@ -381,26 +489,47 @@ pub fn check(obs: &Observed) -> Report {
                     continue;
                 }
             }
-            // Really listed, after what the previous record matched, near ObservedAt.
-            let found = line.iter().enumerate().position(|(i, iv)| {
-                position.is_none_or(|p| i > p)
-                    && iv.values == current
-                    && iv.start_ms <= r.observed_at_ms + LISTING_SLACK_MS
-                    && iv
-                        .end_ms
-                        .is_none_or(|end| end > r.observed_at_ms - LISTING_SLACK_MS)
-            });
-            match found {
-                Some(i) => position = Some(i),
-                None => v.push(Violation::Phantom {
-                    peer: peer.to_string(),
-                    version: r.version,
-                    values: show(&current),
-                }),
+            if r.is_from_log() {
+                report.log_changes_checked += 1;
+                // Shown by the simulator at the record's own time: each session it sets has
+                // that value in an interval that begins then, not before the last match.
+                let found = logs::shown_at(line, min_next, r);
+                match found {
+                    Some(i) => {
+                        matched = Some(i);
+                        min_next = i;
+                    }
+                    None => v.push(Violation::Phantom {
+                        peer: peer.to_string(),
+                        version: r.version,
+                        values: logs::show_changes(r),
+                    }),
+                }
+            } else {
+                // Really listed, after what the previous record matched, near ObservedAt.
+                let found = line.iter().enumerate().position(|(i, iv)| {
+                    i >= min_next
+                        && iv.values == current
+                        && iv.start_ms <= r.observed_at_ms + LISTING_SLACK_MS
+                        && iv
+                            .end_ms
+                            .is_none_or(|end| end > r.observed_at_ms - LISTING_SLACK_MS)
+                });
+                match found {
+                    Some(i) => {
+                        matched = Some(i);
+                        min_next = i + 1;
+                    }
+                    None => v.push(Violation::Phantom {
+                        peer: peer.to_string(),
+                        version: r.version,
+                        values: show(&current),
+                    }),
+                }
             }
             // The notification the rules owe (min severity warning, no flap/storm/reminder).
             let live = line
-                .get(position.unwrap_or(0))
+                .get(matched.unwrap_or(0))
                 .map_or(liveness, |i| i.liveness.as_str());
             let h_from = before.as_ref().map(|b| health(b, live));
             let h_to = current.as_ref().map(|c| health(c, live));
@@ -450,6 +579,8 @@ pub fn check(obs: &Observed) -> Report {
             }
         }
     }
+    logs::check(obs, logged, &by_peer, &late, &mut report);
+    let v = &mut report.violations;
 
     // Completeness: when a completed cycle ran wholly inside a span of one value, the history
     // as of that cycle's end (the last version observed by then) says that value. (Not "a
@@ -464,11 +595,56 @@ pub fn check(obs: &Observed) -> Report {
                 .iter()
                 .filter(|c| c.completed && c.started_ms >= iv.start_ms && c.ended_ms < end);
             for c in within {
-                let last = records
-                    .iter()
-                    .filter(|r| r.observed_at_ms <= c.ended_ms)
-                    .max_by_key(|r| r.version);
-                let known = last.and_then(|r| replayed_values(records, r));
+                // What the history said at the cycle's end. A log record is written while a
+                // consumer run it was handed to runs, perhaps long after its own time: by the
+                // end of one that finished before, at the latest; not before one starts. So
+                // the history then was one of the versions between those, and one must say
+                // the value.
+                let by_then = |r: &&Record, certain: bool| match logs::runs_of(logged, r) {
+                    Some(runs) if r.is_from_log() => match certain {
+                        true => runs.finished.iter().any(|&(_, e)| e <= c.ended_ms),
+                        false => runs.any.iter().any(|&(s, _)| s < c.ended_ms),
+                    },
+                    _ => r.observed_at_ms <= c.ended_ms,
+                };
+                let newest = |certain: bool| {
+                    records
+                        .iter()
+                        .filter(|r| by_then(r, certain))
+                        .map(|r| r.version)
+                        .max()
+                        .unwrap_or(0)
+                };
+                let (least, most) = (newest(true), newest(false));
+                let said = |v: i64| {
+                    records
+                        .iter()
+                        .find(|r| r.version == v)
+                        .and_then(|r| replayed_values(records, r))
+                };
+                let recorded = (least..=most.max(least)).any(|v| said(v) == iv.values);
+                let known = if recorded {
+                    iv.values.clone()
+                } else {
+                    said(least)
+                };
+                // The consumer is one more writer beside `c`: a record written after `c` read
+                // the state either makes `c` lose its write (and drop what it listed), or,
+                // of an instant before what `c` listed, leaves `c`, whose listing showed what
+                // it had read, with nothing to write; `c`'s view stands unrecorded until the
+                // next cycle.
+                let log_write_meanwhile = records.iter().any(|r| {
+                    r.is_from_log()
+                        && logs::runs_of(logged, r).is_some_and(|runs| {
+                            runs.any
+                                .iter()
+                                .any(|&(s, e)| s < c.ended_ms && e > c.started_ms)
+                        })
+                });
+                if known != iv.values && log_write_meanwhile && obs.excuse_stale_overlap {
+                    report.missed_under_log_write += 1;
+                    break;
+                }
                 // A run that listed before the value began, still running beside `c`, may
                 // write its older view after `c` read the state: `c` then saw no change, and
                 // the older view stands until the next cycle. The Version condition cannot
@@ -524,9 +700,9 @@ pub fn check(obs: &Observed) -> Report {
     report
 }
 
-/// [`check`] for the peers, and [`fabric::check`] for endpoints, route servers, routes and
+/// [`check_with_logs`] for the peers, and [`fabric::check`] for endpoints, route servers, routes and
 /// advertisements: `obs.deliveries` holds both, told apart by key.
-pub fn check_all(obs: &Observed, fabric: &FabricObserved) -> Report {
+pub fn check_all(obs: &Observed, fabric: &FabricObserved, logged: &[LoggedChange]) -> Report {
     let (theirs, peers): (Vec<&Delivery>, Vec<&Delivery>) = obs
         .deliveries
         .iter()
@@ -535,8 +711,9 @@ pub fn check_all(obs: &Observed, fabric: &FabricObserved) -> Report {
         deliveries: peers.into_iter().cloned().collect(),
         ..obs.clone()
     };
-    let mut report = check(&peers_only);
+    let mut report = check_with_logs(&peers_only, logged);
     fabric::check(obs, fabric, &theirs, &mut report);
+    logs::check_routes(obs, fabric, &mut report);
     report
 }
 
@@ -581,6 +758,23 @@ impl fmt::Display for Report {
             self.duplicate_deliveries,
             self.violations.len()
         )?;
+        if self.logged_changes + self.log_changes_checked + self.late_checked > 0 {
+            write!(
+                f,
+                "; peer logs: {} real session changes, {} recorded from a log in the chains, {} late items, {} delivered records found",
+                self.logged_changes,
+                self.log_changes_checked,
+                self.late_checked,
+                self.log_deliveries_checked
+            )?;
+        }
+        if self.logged_routes + self.route_records_checked > 0 {
+            write!(
+                f,
+                "; route records: {} real, {} kept, {} delivered found",
+                self.logged_routes, self.route_records_checked, self.route_deliveries_checked
+            )?;
+        }
         if self.fabric_subjects > 0 {
             write!(
                 f,
@@ -639,6 +833,9 @@ mod tests {
             notification_state: n.into(),
             pending: false,
             event: String::new(),
+            source: "poll".into(),
+            late: false,
+            routes: Vec::new(),
         }
     }
 
@@ -709,6 +906,11 @@ mod tests {
                 Violation::LeftPending { .. } => "pending",
                 Violation::WrongEvent { .. } => "event",
                 Violation::RecoveryWithoutAlert { .. } => "recovery",
+                Violation::Unlogged { .. } => "unlogged",
+                Violation::WrongLate { .. } => "late",
+                Violation::RecordedTwice { .. } => "twice",
+                Violation::Dropped { .. } => "dropped",
+                Violation::WrongRouteRecords { .. } => "routes",
             })
             .collect()
     }

@@ -124,6 +124,9 @@ pub struct FabricObserved {
     pub records: Vec<Record>,
     /// `PeerState`: fabric key -> `Version`.
     pub state_versions: BTreeMap<String, i64>,
+    /// The simulator's `RouteStatus` peer log records, for the route records the log
+    /// consumer keeps (`logs::check_routes`).
+    pub logged_routes: Vec<super::logs::LoggedRouteChange>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -797,7 +800,9 @@ struct Owed {
 pub fn check(obs: &Observed, f: &FabricObserved, deliveries: &[&Delivery], report: &mut Report) {
     let lines = timelines(&obs.changes, f);
     let mut by_key: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
-    for r in &f.records {
+    // A peer's route records, kept by the log consumer in its route history, stand beside
+    // the version chains, as late items do (`logs::check_routes`).
+    for r in f.records.iter().filter(|r| !r.is_from_log()) {
         by_key.entry(r.peer_id.as_str()).or_default().push(r);
     }
     for records in by_key.values_mut() {
@@ -809,7 +814,7 @@ pub fn check(obs: &Observed, f: &FabricObserved, deliveries: &[&Delivery], repor
         .chain(by_key.keys().copied())
         .collect();
     report.fabric_subjects = keys.len();
-    report.fabric_transitions_checked = f.records.len();
+    report.fabric_transitions_checked = f.records.iter().filter(|r| !r.is_from_log()).count();
     let server_of: BTreeMap<&str, &str> = f
         .routes_set
         .iter()
@@ -1169,6 +1174,9 @@ mod tests {
             notification_state: if sent { "sent" } else { "not-required" }.into(),
             pending: false,
             event: event.into(),
+            source: "poll".into(),
+            late: false,
+            routes: Vec::new(),
         }
     }
 
@@ -1390,6 +1398,7 @@ mod tests {
                 (rb_key, 2),
             ]
             .into(),
+            logged_routes: Vec::new(),
         };
         (obs, f)
     }
@@ -1418,6 +1427,11 @@ mod tests {
                 Violation::LeftPending { .. } => "pending",
                 Violation::WrongEvent { .. } => "event",
                 Violation::RecoveryWithoutAlert { .. } => "recovery",
+                Violation::Unlogged { .. }
+                | Violation::WrongLate { .. }
+                | Violation::RecordedTwice { .. }
+                | Violation::Dropped { .. }
+                | Violation::WrongRouteRecords { .. } => "log path",
             })
             .collect();
         k.sort();
