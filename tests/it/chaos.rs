@@ -2071,7 +2071,6 @@ async fn finished(mut run: Run, log: &std::path::Path) -> CycleRun {
 /// recorded, arriving after a newer change, is taken for late and kept again. Here: BGP down,
 /// recorded by the poll; BGP up, recorded from its record; then the down's record.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "fails until a late record already shown by the history is not kept again"]
 async fn chaos_a_delayed_record_the_poll_recorded_is_not_kept_again_as_late() {
     let stack = Stack::new().await;
     let sim = stack.sim.endpoint().to_string();
@@ -2118,7 +2117,6 @@ async fn chaos_a_delayed_record_the_poll_recorded_is_not_kept_again_as_late() {
 /// that earlier time, with a window that ends there, and its own record, later than the
 /// window, is recorded again. Here the listing is held 1.5 s while BGP goes down.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "fails until a poll's window ends when its listing was answered"]
 async fn chaos_a_change_listed_after_the_polls_observed_at_is_recorded_once() {
     let stack = Stack::new().await;
     let sim = stack.sim.endpoint().to_string();
@@ -2169,7 +2167,6 @@ async fn chaos_a_change_listed_after_the_polls_observed_at_is_recorded_once() {
 /// change. A poll that takes it for a lost race completes with its change unrecorded, and a
 /// change undone before the next poll is never recorded, though a completed cycle saw it.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "fails while a poll takes TransactionConflict for a lost race"]
 async fn chaos_a_poll_write_that_meets_a_transaction_conflict_is_still_recorded() {
     let stack = Stack::new().await;
     let proxy = Emulator::fault_proxy(&project_python(), moto().endpoint())

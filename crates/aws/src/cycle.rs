@@ -210,6 +210,7 @@ impl Poller {
         });
         let (listed, read) = futures::join!(listing, routing::read(&self.ec2, scope));
         listed?;
+        peerwatch_core::detect::listing_answered(&mut transitions, (self.clock)());
         transitions.extend(detector.vanished(&known.peers));
         // The peers are recorded regardless of what became of the rest; the run fails after.
         let mut incomplete = None;

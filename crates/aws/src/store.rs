@@ -7,8 +7,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use peerwatch_core::fabric::{FabricRecord, is_fabric_key};
 use peerwatch_core::model::{
-    AlertState, ChangeWindow, Event, FieldChange, Health, NotificationState, PeerRecord,
-    PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp, Transition, TransitionKind,
+    AlertState, ChangeWindow, Event, Field, FieldChange, Health, NotificationState, PastWindow,
+    PeerRecord, PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp, Transition,
+    TransitionKind,
 };
 use peerwatch_core::mute::MuteRecord;
 use peerwatch_core::render::Notification;
@@ -24,6 +25,9 @@ pub use logged::{LoggedRoutes, Named};
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
 pub const INDEX_BY_DAY: &str = "ByDay";
 pub const INDEX_PENDING: &str = "PendingNotifications";
+/// How many times a write that met `TransactionConflict` is tried again before it counts as
+/// lost to the other writer.
+const CONFLICT_RETRIES: u32 = 4;
 const PENDING: &str = "pending";
 
 /// What became of one transition's write.
@@ -189,28 +193,47 @@ impl Store {
             .condition_expression("attribute_not_exists(ObservedAt)")
             .build()
             .expect("table, item and condition are set");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(state_put).build())
-            .transact_items(TransactWriteItem::builder().put(transition_put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(err) => {
-                let lost = err.as_service_error().is_some_and(|e| match e {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons().iter().any(is_race)
+        // TransactionConflict says another transaction held one of the items at that moment,
+        // not that it recorded anything: the same write is tried again, and a writer that
+        // did win shows then as the condition failing.
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(state_put.clone()).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(transition_put.clone())
+                        .build(),
+                )
+                .send()
+                .await;
+            let reasons = match &result {
+                Ok(_) => return Ok(WriteOutcome::Written),
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons().to_vec()
                     }
-                    _ => false,
-                });
-                if lost {
-                    Ok(WriteOutcome::LostRace)
-                } else {
-                    Err(dynamo("TransactWriteItems", &self.state_table)(err))
-                }
+                    _ => Vec::new(),
+                },
+            };
+            let code = |r: &CancellationReason, c: &str| r.code() == Some(c);
+            if reasons.iter().any(|r| code(r, "ConditionalCheckFailed")) {
+                return Ok(WriteOutcome::LostRace);
             }
+            let conflict = reasons.iter().any(|r| code(r, "TransactionConflict"));
+            if conflict && attempt < CONFLICT_RETRIES {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt))).await;
+                continue;
+            }
+            if conflict {
+                return Ok(WriteOutcome::LostRace);
+            }
+            return Err(dynamo("TransactWriteItems", &self.state_table)(
+                result.expect_err("not written"),
+            ));
         }
     }
 
@@ -439,13 +462,6 @@ pub(crate) fn put_outbox(item: &mut Item, outbox: Option<Outbox<'_>>) {
     }
 }
 
-fn is_race(reason: &CancellationReason) -> bool {
-    matches!(
-        reason.code(),
-        Some("ConditionalCheckFailed" | "TransactionConflict")
-    )
-}
-
 pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
     let p = &r.peer;
     let mut item = Item::default();
@@ -477,10 +493,30 @@ pub fn record_to_item(r: &PeerRecord) -> HashMap<String, AttributeValue> {
     if let Some(asn) = p.peer_asn {
         item.n("PeerAsn", asn);
     }
-    for (name, w) in [
-        ("BgpStatus", r.sessions_changed_at.bgp),
-        ("BfdStatus", r.sessions_changed_at.bfd),
-    ] {
+    let times = &r.sessions_changed_at;
+    if !times.past.is_empty() {
+        let past = times
+            .past
+            .iter()
+            .map(|p| {
+                let mut m = HashMap::from([
+                    (
+                        "Field".to_string(),
+                        AttributeValue::S(p.field.as_str().into()),
+                    ),
+                    ("Value".to_string(), AttributeValue::S(p.value.clone())),
+                    ("At".to_string(), AttributeValue::S(p.window.at.to_string())),
+                ]);
+                if let Some(after) = p.window.after {
+                    m.insert("After".into(), AttributeValue::S(after.to_string()));
+                }
+                AttributeValue::M(m)
+            })
+            .collect();
+        item.0
+            .insert("PastSessionWindows".into(), AttributeValue::L(past));
+    }
+    for (name, w) in [("BgpStatus", times.bgp), ("BfdStatus", times.bfd)] {
         if let Some(w) = w {
             item.s(&format!("{name}ChangedAt"), w.at.to_string()).opt_s(
                 &format!("{name}ChangedAfter"),
@@ -512,9 +548,38 @@ fn sessions_changed_at(
             None => None,
         })
     };
+    let past = item
+        .get("PastSessionWindows")
+        .and_then(|v| v.as_l().ok())
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let m = v.as_m().map_err(|_| "PastSessionWindows holds a non-map")?;
+            let get = |k: &str| m.get(k).and_then(|v| v.as_s().ok());
+            let time = |k: &str| -> Result<Option<Timestamp>, String> {
+                get(k)
+                    .map(|v| {
+                        v.parse()
+                            .map_err(|e| format!("PastSessionWindows.{k}: {e}"))
+                    })
+                    .transpose()
+            };
+            Ok(PastWindow {
+                field: get("Field")
+                    .and_then(|f| Field::parse(f))
+                    .ok_or("PastSessionWindows.Field is not a field")?,
+                value: get("Value").cloned().unwrap_or_default(),
+                window: ChangeWindow {
+                    at: time("At")?.ok_or("PastSessionWindows.At is missing")?,
+                    after: time("After")?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(SessionsChangedAt {
         bgp: window("BgpStatus")?,
         bfd: window("BfdStatus")?,
+        past,
     })
 }
 
@@ -691,6 +756,14 @@ mod tests {
                 bfd: Some(ChangeWindow::exact(
                     "2026-11-25T19:06:00.456Z".parse().unwrap(),
                 )),
+                past: vec![PastWindow {
+                    field: peerwatch_core::model::Field::BgpStatus,
+                    value: "up".into(),
+                    window: ChangeWindow {
+                        at: "2026-11-25T19:05:00.123Z".parse().unwrap(),
+                        after: None,
+                    },
+                }],
             },
             health: Health::Down,
             open_alert: Some(Severity::Critical),

@@ -152,6 +152,22 @@ fn field_value(peer: &PeerSnapshot, field: Field) -> Option<String> {
 
 const FIELDS: [Field; 3] = [Field::State, Field::BgpStatus, Field::BfdStatus];
 
+/// A poll's listing was answered at `answered`, after its `ObservedAt` was stamped: a value
+/// it shows was taken at or before then, so that is where the windows of the session values
+/// its transitions record end (a change made while the pages were read falls inside, and its
+/// log record is found reflected).
+pub fn listing_answered(transitions: &mut [Transition], answered: Timestamp) {
+    for t in transitions.iter_mut().filter(|t| t.source == Source::Poll) {
+        for c in &t.changes {
+            let times = &mut t.record.sessions_changed_at;
+            if let Some(mut w) = times.get(c.field).filter(|w| w.at == t.observed_at) {
+                w.at = w.at.max(answered);
+                times.set(c.field, w);
+            }
+        }
+    }
+}
+
 /// Compares the listing with the last known states and returns one transition per peer
 /// that changed, appeared or vanished, in listing order (vanished last).
 pub fn detect(
@@ -593,7 +609,9 @@ impl Build<'_> {
         );
         let books = Books::after(prior.as_ref(), self.kind, self.observed_at);
         let mut sessions_changed_at = match self.prev {
-            Some(prev) if self.kind != TransitionKind::Discovered => prev.sessions_changed_at,
+            Some(prev) if self.kind != TransitionKind::Discovered => {
+                prev.sessions_changed_at.clone()
+            }
             _ => SessionsChangedAt::all(self.observed_at),
         };
         for c in &self.changes {
@@ -615,7 +633,8 @@ impl Build<'_> {
                     after: None,
                 },
             };
-            sessions_changed_at.set(c.field, window);
+            let old = self.prev.and_then(|p| field_value(&p.peer, c.field));
+            sessions_changed_at.replace(c.field, old.as_deref(), window);
         }
         let record = PeerRecord {
             peer,

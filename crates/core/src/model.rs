@@ -54,13 +54,31 @@ pub struct PeerRecord {
 /// When each session status took its present value (`BgpStatusChangedAt`/`...After`,
 /// `BfdStatusChangedAt`/`...After`); `None` in a record written before peerwatch kept them,
 /// which counts as any time up to the record's `LastChangedAt`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionsChangedAt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgp: Option<ChangeWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<ChangeWindow>,
+    /// The last few values these statuses held before, with their windows, newest last
+    /// (`PastSessionWindows`, at most [`PAST_WINDOWS`]): a record delivered after newer changes
+    /// may be of one of them, already recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past: Vec<PastWindow>,
+}
+
+/// How many earlier values [`SessionsChangedAt`] keeps. Each is ~70 bytes of `PeerState`
+/// (read by every cycle's `Scan`), and only a peer that changed has any.
+pub const PAST_WINDOWS: usize = 4;
+
+/// A value a session status held before its present one, and when it took it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PastWindow {
+    pub field: Field,
+    pub value: String,
+    pub window: ChangeWindow,
 }
 
 /// When a value was taken: after `after` (exclusive; `None`: any time before) and at or
@@ -95,6 +113,7 @@ impl SessionsChangedAt {
         SessionsChangedAt {
             bgp: Some(w),
             bfd: Some(w),
+            past: Vec::new(),
         }
     }
 
@@ -112,6 +131,28 @@ impl SessionsChangedAt {
             Field::BfdStatus => self.bfd = Some(w),
             _ => {}
         }
+    }
+
+    /// `field` takes a new value in `w`; the value it had (`old`, if any) and its window are
+    /// kept among the past ones.
+    pub fn replace(&mut self, field: Field, old: Option<&str>, w: ChangeWindow) {
+        if let (Some(value), Some(window)) = (old, self.get(field)) {
+            self.past.push(PastWindow {
+                field,
+                value: value.to_string(),
+                window,
+            });
+            let extra = self.past.len().saturating_sub(PAST_WINDOWS);
+            self.past.drain(..extra);
+        }
+        self.set(field, w);
+    }
+
+    /// Whether `field` held `value` in a past window that holds `t`.
+    pub fn held(&self, field: Field, value: &str, t: Timestamp) -> bool {
+        self.past
+            .iter()
+            .any(|p| p.field == field && p.value == value && p.window.contains(t))
     }
 }
 

@@ -102,6 +102,15 @@ pub fn apply(
         return Applied::Reflected;
     }
     if at < prev.last_changed_at {
+        // A value the state held before, taken in a window that holds the record's time: the
+        // change was recorded then (by the poll, or by this record delivered before).
+        changes.retain(|c| {
+            c.to.as_deref()
+                .is_none_or(|v| !prev.sessions_changed_at.held(c.field, v, at))
+        });
+        if changes.is_empty() {
+            return Applied::Reflected;
+        }
         let mut before = peer.clone();
         for c in &mut changes {
             c.from = c.to.as_deref().map(|to| opposite(to).to_string());

@@ -272,12 +272,9 @@ fn the_same_batch_twice_writes_nothing_the_second_time() {
     let mut state = discovered();
     consume(&mut state, std::slice::from_ref(&batch));
     let again = consume(&mut state, &[batch]);
-    // The down is older than the last change: a late item whose key (peer, time) already
-    // holds the original, so the store writes nothing; the up is reflected.
-    assert!(
-        matches!(&again[..], [Applied::Late(l), Applied::Reflected] if l.observed_at == t(10)),
-        "{again:#?}"
-    );
+    // The down is older than the last change, but the state remembers the window it held
+    // (this very record's millisecond); the up is the present value's.
+    assert_eq!(again, vec![Applied::Reflected, Applied::Reflected]);
 }
 
 #[test]
@@ -426,4 +423,33 @@ fn files_of_json_lines_plain_or_gzip_and_back_to_back_records() {
         Batch::of_file(&[0xff, 0xfe]),
         Err(FileError::NotText(_))
     ));
+}
+
+#[test]
+fn a_delayed_record_of_a_change_the_poll_recorded_is_not_kept_again_once_superseded() {
+    let rules = Rules::default();
+    let known = HashMap::from([(PEER.to_string(), discovered())]);
+    // The poll sees BGP down at 60 s, then up again at 120 s.
+    let down = detect(&known, &[peer("down", "up")], t(60), &rules);
+    let known = HashMap::from([(PEER.to_string(), down[0].record.clone())]);
+    let up = detect(&known, &[peer("up", "up")], t(120), &rules);
+    let mut state = up[0].record.clone();
+    // The down's own record (at 40 s) arrives now: that change is in the history already.
+    let applied = consume(&mut state, &[vec![record("BGPStatus", "DOWN", t(40))]]);
+    assert_eq!(applied, vec![Applied::Reflected]);
+    // A down at 10 s, before the poll's window opened, is another change: kept as late.
+    let older = consume(&mut state, &[vec![record("BGPStatus", "DOWN", t(-10))]]);
+    assert!(matches!(&older[..], [Applied::Late(_)]), "{older:#?}");
+}
+
+#[test]
+fn a_change_made_while_the_poll_listed_is_the_polls() {
+    let rules = Rules::default();
+    let known = HashMap::from([(PEER.to_string(), discovered())]);
+    let mut polled = detect(&known, &[peer("down", "up")], t(60), &rules);
+    // The listing was answered 2 s after ObservedAt; the change happened in between.
+    crate::detect::listing_answered(&mut polled, t(62));
+    let mut state = polled[0].record.clone();
+    let applied = consume(&mut state, &[vec![record("BGPStatus", "DOWN", t(61))]]);
+    assert_eq!(applied, vec![Applied::Reflected]);
 }
