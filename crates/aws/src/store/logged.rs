@@ -147,6 +147,12 @@ impl Store {
         );
         item.0.insert("Late".into(), AttributeValue::Bool(true));
         item.s("LateThan", late.last_changed_at.to_string());
+        self.put_new_history_item(item).await
+    }
+
+    /// Writes a history item that changes no `PeerState`, if no item has its key yet: answers
+    /// whether it was written.
+    async fn put_new_history_item(&self, item: Item) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -246,20 +252,8 @@ impl Store {
                 "PeerIds".into(),
                 AttributeValue::L(vec![AttributeValue::S(logged.peer_id.into())]),
             );
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.transitions_table)
-                .set_item(Some(item.0))
-                .condition_expression("attribute_not_exists(ObservedAt)")
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(left.len()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(dynamo("PutItem", &self.transitions_table)(e)),
+            if self.put_new_history_item(item).await? {
+                return Ok(left.len());
             }
             let there = self
                 .client
