@@ -59,10 +59,10 @@ infra-lint: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 sam-build: venv $(SAM_VENV)/.installed
 	cd infra && PATH="$(abspath $(VENV))/bin:$$PATH" ../$(SAM_VENV)/bin/sam build \
 		--parameter-overrides Architecture=x86_64
-	ls -l infra/.aws-sam/build/PollerFunction/bootstrap
 	@# It is the poller: started with no settings, it names the first missing one and exits 2.
-	@out=$$(env -i infra/.aws-sam/build/PollerFunction/bootstrap 2>&1); rc=$$?; echo "$$out"; \
-		test $$rc -eq 2 && echo "$$out" | grep -q PEER_STATE_TABLE
+	@bin=$$($(SAM_VENV)/bin/python scripts/sam_built_bootstrap.py infra/.aws-sam/build) || exit 1; \
+	ls -l "$$bin"; out=$$(env -i "$$bin" 2>&1); rc=$$?; echo "$$out"; \
+	test $$rc -eq 2 && echo "$$out" | grep -q PEER_STATE_TABLE
 
 ## release: optimised binaries
 release:

@@ -3,7 +3,8 @@
 //!
 //! Exit codes (documented in docs/operating.md, relied on by scripts):
 //! 0 done; 1 an AWS call or the run failed; 2 bad arguments or configuration (clap's own
-//! usage errors are 2 as well); 3 the question had no answer (no peers, no history).
+//! usage errors are 2 as well); 3 the question had no answer (no peers, no history, nothing
+//! open to acknowledge); 4 `doctor` found warnings and no failure.
 
 use std::process::ExitCode;
 
@@ -15,6 +16,8 @@ use peerwatch_core::error_chain;
 use peerwatch_core::ids::IdError;
 use peerwatch_core::model::Timestamp;
 
+pub mod ack;
+pub mod doctor;
 pub mod history;
 pub mod logging;
 pub mod mute;
@@ -24,10 +27,12 @@ pub mod routes;
 pub mod status;
 pub mod time;
 pub mod timeline;
+pub mod watch;
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_EMPTY: u8 = 3;
+pub const EXIT_WARNINGS: u8 = 4;
 
 #[derive(Parser)]
 #[command(
@@ -101,6 +106,12 @@ pub enum Command {
     Mutes(mute::MutesArgs),
     /// Route server peer logging to the stack's destination: enable, disable, status
     Logging(logging::LoggingArgs),
+    /// Acknowledge an open alert: its reminders stop, and a note goes to its thread
+    Ack(ack::AckArgs),
+    /// Follow new transitions as they are recorded, one line each (Ctrl-C ends it)
+    Watch(watch::WatchArgs),
+    /// Check a deployment: tables, schedule, last cycle, outbox, topic, peer logs, errors
+    Doctor(doctor::DoctorArgs),
 }
 
 /// What every command gets: the settings, the SDK configuration and the output format.
@@ -179,6 +190,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unmute(args) => mute::unmute(&ctx, args).await,
         Command::Mutes(args) => mute::list(&ctx, args).await,
         Command::Logging(args) => logging::run(&ctx, args).await,
+        Command::Ack(args) => ack::run(&ctx, args).await,
+        Command::Watch(args) => watch::run(&ctx, args).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
