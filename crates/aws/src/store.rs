@@ -25,6 +25,14 @@ pub use logged::{LoggedRoutes, Named};
 pub const INDEX_BY_ROUTE_SERVER: &str = "ByRouteServer";
 pub const INDEX_BY_DAY: &str = "ByDay";
 pub const INDEX_PENDING: &str = "PendingNotifications";
+/// The attributes the tables and their indexes are keyed on, and the one TTL reads: what the
+/// template declares and `peerwatch doctor` checks a deployment for.
+pub const ATTR_KEY: &str = "RouteServerPeerId";
+pub const ATTR_OBSERVED_AT: &str = "ObservedAt";
+pub const ATTR_ROUTE_SERVER: &str = "RouteServerId";
+pub const ATTR_DAY: &str = "Day";
+pub const ATTR_PENDING: &str = "Pending";
+pub const ATTR_EXPIRES_AT: &str = "ExpiresAt";
 /// How many times a write that met `TransactionConflict` is tried again before it counts as
 /// lost to the other writer.
 const CONFLICT_RETRIES: u32 = 4;
@@ -272,9 +280,9 @@ impl Store {
 
     /// What every history item carries, peer or not.
     pub(crate) fn put_head(&self, item: &mut Item, h: &Head) {
-        item.s("RouteServerPeerId", h.key)
-            .s("ObservedAt", h.observed_at.to_string())
-            .opt_s("RouteServerId", Some(h.route_server_id))
+        item.s(ATTR_KEY, h.key)
+            .s(ATTR_OBSERVED_AT, h.observed_at.to_string())
+            .opt_s(ATTR_ROUTE_SERVER, Some(h.route_server_id))
             .s("Kind", h.kind.as_str())
             .s("Source", h.source.as_str());
         for c in h.changes {
@@ -295,10 +303,10 @@ impl Store {
             .opt_s("HealthTo", h.health_to.map(|h| h.as_str()))
             .s("NotificationState", h.notification.as_str())
             .n("Version", h.version)
-            .s("Day", h.observed_at.day());
+            .s(ATTR_DAY, h.observed_at.day());
         if self.retention_days > 0 {
             let expires = h.observed_at.as_secs() + i64::from(self.retention_days) * 86_400;
-            item.n("ExpiresAt", expires);
+            item.n(ATTR_EXPIRES_AT, expires);
         }
     }
 
@@ -310,7 +318,7 @@ impl Store {
             .table_name(&self.transitions_table)
             .index_name(INDEX_PENDING)
             .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", "Pending")
+            .expression_attribute_names("#p", ATTR_PENDING)
             .expression_attribute_values(":p", AttributeValue::S(PENDING.into()))
             .into_paginator()
             .send();
@@ -451,7 +459,7 @@ pub(crate) struct Head<'a> {
 pub(crate) fn put_outbox(item: &mut Item, outbox: Option<Outbox<'_>>) {
     if let Some(outbox) = outbox {
         let notification = outbox.notification;
-        item.s("Pending", PENDING)
+        item.s(ATTR_PENDING, PENDING)
             .n("ClaimedUntil", outbox.claimed_until_ms)
             .s("Subject", &notification.subject)
             .s("Message", &notification.message)
