@@ -10,6 +10,7 @@
 //! - [`mute`]: maintenance mutes and their targets;
 //! - [`peer_logs`]: route server peer log records, parsed and applied between polls;
 //! - [`render`]: one transition's notification (text, chat, event JSON);
+//! - [`doctor`]: `peerwatch doctor`'s verdicts on a deployment, and SNS filter policies;
 //! - [`storm`]: storm control, grouping many alerts of one route server into one message;
 //! - [`summary`]: what one poll cycle did;
 //! - [`metrics`]: the cycle's CloudWatch Embedded Metric Format documents;
@@ -18,6 +19,7 @@
 //! - [`duration`]: spans of time as people read them.
 
 pub mod detect;
+pub mod doctor;
 pub mod duration;
 pub mod fabric;
 pub mod history;
