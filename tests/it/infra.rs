@@ -954,7 +954,7 @@ fn alerting_parameters_and_dashboard_deploy_into_cloudformation() {
 
 /// Deploys the template into moto's CloudFormation under a new stack name, with these
 /// `KEY=VALUE` parameters: the stack's name and what `cfn_stack.py deploy` reports.
-fn deploy(prefix: &str, params: &[&str]) -> (String, Value) {
+pub(crate) fn deploy(prefix: &str, params: &[&str]) -> (String, Value) {
     let moto_url = moto().endpoint().to_string();
     let stack_name = unique_name(prefix).to_lowercase();
     let mut args = vec![

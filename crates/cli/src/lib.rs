@@ -163,24 +163,30 @@ pub async fn run(cli: Cli) -> ExitCode {
         };
         flag.or_else(|| std::env::var(name).ok())
     });
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("peerwatch: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
     let mut loader = peerwatch_aws::sdk::loader();
     if let Some(region) = &g.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
+    let config = match (config, cli.command) {
+        (Ok(c), command) => (c, command),
+        // doctor finds the tables and topic in the stack, and reports bad settings itself.
+        (Err(e), Command::Doctor(args)) => {
+            let sdk = loader.load().await;
+            return finish(doctor::run_unconfigured(&sdk, g.output, e, args).await);
+        }
+        (Err(e), _) => {
+            eprintln!("peerwatch: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let (config, command) = config;
     let ctx = Context {
         config,
         sdk: loader.load().await,
         output: g.output,
         now: Timestamp::now(),
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Poll(args) => poll::run(&ctx, args).await,
         Command::Status(args) => status::run(&ctx, args).await,
         Command::History(args) => history::run(&ctx, args).await,
@@ -194,6 +200,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
     };
+    finish(result)
+}
+
+/// A command's result as the process ends: its failure on stderr, and its exit code.
+fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
