@@ -211,6 +211,101 @@ impl History {
     }
 }
 
+/// One partition of `PeerTransitions` a follower reads: one subject's items (the table's own
+/// key), one route server's (`ByRouteServer`) or one UTC day's (`ByDay`). Unlike
+/// [`History::transitions`], nothing is filtered by key prefix: peers, endpoints, route
+/// servers, routes and advertisements all come back, as they were recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    index: Option<&'static str>,
+    key: &'static str,
+    value: String,
+}
+
+impl Partition {
+    /// One subject's items: a peer (`rsp-...`), an advertisement (`routes#rsp-...`), ...
+    pub fn subject(key: impl Into<String>) -> Self {
+        Partition {
+            index: None,
+            key: "RouteServerPeerId",
+            value: key.into(),
+        }
+    }
+
+    pub fn route_server(id: impl Into<String>) -> Self {
+        Partition {
+            index: Some(INDEX_BY_ROUTE_SERVER),
+            key: "RouteServerId",
+            value: id.into(),
+        }
+    }
+
+    /// One `Day` (`YYYY-MM-DD`, UTC).
+    pub fn day(day: impl Into<String>) -> Self {
+        Partition {
+            index: Some(INDEX_BY_DAY),
+            key: "Day",
+            value: day.into(),
+        }
+    }
+}
+
+/// What [`History::recorded_since`] read: the rows, oldest first, and the items that are not
+/// rows (each named, with why), so one bad item does not hide the others.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub rows: Vec<HistoryRow>,
+    pub malformed: Vec<StoreError>,
+}
+
+impl History {
+    /// Every item of `partition` observed at or after `from`, oldest first, page by page.
+    /// The key condition bounds the read, so a follower that moves `from` on reads only what
+    /// is new, however long the history is.
+    pub async fn recorded_since(
+        &self,
+        partition: &Partition,
+        from: Timestamp,
+    ) -> Result<Recorded, StoreError> {
+        let mut out = Recorded::default();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(partition.index.map(str::to_string))
+                .key_condition_expression("#k = :v AND ObservedAt >= :from")
+                .expression_attribute_names("#k", partition.key)
+                .expression_attribute_values(":v", AttributeValue::S(partition.value.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(from.to_string()))
+                .scan_index_forward(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dynamo("Query", &self.table))?;
+            for item in resp.items() {
+                match row_from_item(item) {
+                    Ok(row) => out.rows.push(row),
+                    Err(why) => out.malformed.push(StoreError::Malformed {
+                        table: self.table.clone(),
+                        key: format!(
+                            "{}@{}",
+                            s(item, "RouteServerPeerId").unwrap_or_default(),
+                            s(item, "ObservedAt").unwrap_or_default()
+                        ),
+                        why,
+                    }),
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
 /// The `ByDay` partitions a window touches, newest first.
 pub fn days_newest_first(since: Timestamp, until: Timestamp) -> Vec<String> {
     let mut days = Vec::new();
@@ -273,6 +368,7 @@ pub fn row_from_item(item: &HashMap<String, AttributeValue>) -> Result<HistoryRo
         version: num(item, "Version")
             .and_then(|v| u64::try_from(v).ok())
             .ok_or("no Version")?,
+        ack: crate::store::history_ack(item),
     })
 }
 
