@@ -11,9 +11,11 @@
 //! - [`history`]: the recorded history read back;
 //! - [`publish`]: one SNS `Publish` of a rendered notification;
 //! - [`cycle`]: one poll cycle, the same for the Lambda and `peerwatch poll`;
+//! - [`ack`]: an operator acknowledging an open alert, through the cycle's store and delivery;
 //! - [`peer_logs`]: the log consumer, peer log records applied through the same store;
 //! - [`logging`]: peer logging turned on and off (CloudWatch Logs vended delivery).
 
+pub mod ack;
 pub mod config;
 pub mod cycle;
 pub mod dynamo;

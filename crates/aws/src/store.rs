@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use peerwatch_core::fabric::{FabricRecord, is_fabric_key};
 use peerwatch_core::model::{
-    AlertState, ChangeWindow, Event, Field, FieldChange, Health, NotificationState, PastWindow,
-    PeerRecord, PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp, Transition,
-    TransitionKind,
+    Ack, AlertState, ChangeWindow, Event, Field, FieldChange, Health, NotificationState,
+    PastWindow, PeerRecord, PeerSnapshot, SessionsChangedAt, Severity, Source, Timestamp,
+    Transition, TransitionKind,
 };
 use peerwatch_core::mute::MuteRecord;
 use peerwatch_core::render::Notification;
@@ -274,6 +274,7 @@ impl Store {
             },
         );
         item.opt_s("FailureReason", peer.failure_reason.as_deref());
+        put_ack(&mut item, tr.kind, &tr.record.alerting);
         put_outbox(&mut item, outbox);
         item.0
     }
@@ -455,6 +456,25 @@ pub(crate) struct Head<'a> {
     pub version: u64,
 }
 
+/// An acknowledgement's history item names who and why (`AckedBy`, `AckReason`); its time
+/// is the item's `ObservedAt`.
+pub(crate) fn put_ack(item: &mut Item, kind: TransitionKind, alerting: &AlertState) {
+    if let (TransitionKind::Acknowledged, Some(a)) = (kind, &alerting.acked) {
+        item.s("AckedBy", &a.by)
+            .opt_s("AckReason", a.reason.as_deref());
+    }
+}
+
+/// The acknowledgement a history item records, if it is one.
+pub fn history_ack(item: &HashMap<String, AttributeValue>) -> Option<Ack> {
+    let at = s(item, "ObservedAt")?.parse().ok()?;
+    Some(Ack {
+        by: s(item, "AckedBy")?,
+        reason: s(item, "AckReason"),
+        at,
+    })
+}
+
 /// The outbox's part of a history item: the message to publish, held until it is sent.
 pub(crate) fn put_outbox(item: &mut Item, outbox: Option<Outbox<'_>>) {
     if let Some(outbox) = outbox {
@@ -626,6 +646,11 @@ pub(crate) fn put_tracking(item: &mut Item, t: &Tracking) {
     )
     .opt_s("AlertedAt", a.alerted_at.map(|t| t.to_string()).as_deref())
     .opt_s("MutedAlert", a.muted_alert.map(|s| s.as_str()));
+    if let Some(ack) = &a.acked {
+        item.s("AckedBy", &ack.by)
+            .s("AckedAt", ack.at.to_string())
+            .opt_s("AckReason", ack.reason.as_deref());
+    }
     if a.reminders_sent > 0 {
         item.n("RemindersSent", a.reminders_sent);
     }
@@ -694,6 +719,15 @@ pub(crate) fn tracking_from(
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(0),
             muted_alert: s(item, "MutedAlert").as_deref().and_then(Severity::parse),
+            acked: match (s(item, "AckedBy"), opt_time("AckedAt")?) {
+                (Some(by), Some(at)) => Some(Ack {
+                    by,
+                    reason: s(item, "AckReason"),
+                    at,
+                }),
+                (None, None) => None,
+                _ => return Err("AckedBy and AckedAt go together".into()),
+            },
         },
     })
 }
@@ -784,6 +818,11 @@ mod tests {
                 alerted_at: Some("2026-11-25T19:01:00.000Z".parse().unwrap()),
                 reminders_sent: 2,
                 muted_alert: Some(Severity::Warning),
+                acked: Some(Ack {
+                    by: "arn:aws:sts::1:assumed-role/OnCall/alice".into(),
+                    reason: Some("on it".into()),
+                    at: "2026-11-25T19:30:00.000Z".parse().unwrap(),
+                }),
             },
         };
         let item = record_to_item(&record);

@@ -530,8 +530,14 @@ fn scope_text(target: &Target) -> String {
 }
 
 /// `BgpStatus up→down, State available→failing (hold timer expired)`; a discovered peer's
-/// fields have no "from": `State available`.
+/// fields have no "from": `State available`; an acknowledgement says who and why.
 pub fn changes_text(row: &HistoryRow) -> String {
+    if let Some(a) = &row.ack {
+        return match &a.reason {
+            Some(reason) => format!("acked by {}: {reason}", a.by),
+            None => format!("acked by {}", a.by),
+        };
+    }
     let mut parts: Vec<String> = row
         .changes
         .iter()
@@ -718,6 +724,7 @@ mod tests {
             previous_observed_at: None,
             previous_duration_seconds: None,
             version: 1,
+            ack: None,
         }
     }
 
@@ -857,6 +864,7 @@ mod tests {
             previous_observed_at: None,
             previous_duration_seconds: None,
             version: 2,
+            ack: None,
         };
         assert_eq!(
             changes_text(&row),
@@ -866,5 +874,12 @@ mod tests {
         row.changes.truncate(1);
         row.failure_reason = None;
         assert_eq!(changes_text(&row), "State failing");
+        row.changes.clear();
+        row.ack = Some(peerwatch_core::model::Ack {
+            by: "OnCall/alice".into(),
+            reason: Some("on it".into()),
+            at: now(),
+        });
+        assert_eq!(changes_text(&row), "acked by OnCall/alice: on it");
     }
 }

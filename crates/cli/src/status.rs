@@ -12,7 +12,7 @@ use super::time::{absolute, relative};
 use super::{Context, EXIT_EMPTY, Failure, Output, color_enabled, emit, emit_json, explain};
 use peerwatch_aws::store::Store;
 use peerwatch_core::fabric::{EndpointSnapshot, FabricRecord, Subject};
-use peerwatch_core::model::{Health, PeerRecord, Timestamp};
+use peerwatch_core::model::{Ack, Health, PeerRecord, Severity, Timestamp};
 
 #[derive(Args, Debug, Default)]
 #[command(after_help = "Examples:\n  \
@@ -68,7 +68,8 @@ pub struct PeerStatus {
     pub in_fib_routes: u32,
 }
 
-/// An endpoint as last recorded, with its health and since when.
+/// An endpoint as last recorded, with its health and since when, and its open alert (and who
+/// acknowledged it) when there is one.
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointStatus {
@@ -76,6 +77,10 @@ pub struct EndpointStatus {
     pub endpoint: EndpointSnapshot,
     pub health: Health,
     pub last_changed_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_alert: Option<Severity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acked: Option<Ack>,
 }
 
 impl StatusArgs {
@@ -138,6 +143,8 @@ pub fn select(
                     endpoint: e.clone(),
                     health: r.health,
                     last_changed_at: r.last_changed_at,
+                    open_alert: r.open_alert,
+                    acked: r.alerting.acked.clone(),
                 });
             }
             _ => {}
@@ -319,6 +326,15 @@ fn health_cell(h: Health, color: bool) -> Cell {
     }
 }
 
+/// The open alert: `critical`, `critical, acked by OnCall/alice`, or `-`.
+pub fn alert_text(open_alert: Option<Severity>, acked: Option<&Ack>) -> String {
+    match (open_alert, acked) {
+        (Some(s), Some(a)) => format!("{s}, acked by {}", a.by),
+        (Some(s), None) => s.to_string(),
+        (None, _) => "-".to_string(),
+    }
+}
+
 /// `failing (reason)`, or the state alone.
 fn state_text(state: &str, reason: Option<&str>) -> String {
     match reason {
@@ -341,6 +357,7 @@ fn endpoint_table(endpoints: &[EndpointStatus], now: Timestamp, color: bool) -> 
             "ADDRESS",
             "SUBNET",
             "SINCE",
+            "ALERT",
         ],
         color,
     );
@@ -354,6 +371,7 @@ fn endpoint_table(endpoints: &[EndpointStatus], now: Timestamp, color: bool) -> 
             Cell::new(dash(&ep.eni_address)),
             Cell::new(dash(&ep.subnet_id)),
             Cell::new(since_text(e.last_changed_at, now)),
+            Cell::new(alert_text(e.open_alert, e.acked.as_ref())),
         ]);
     }
     t
@@ -374,6 +392,7 @@ fn table(peers: &[PeerStatus], now: Timestamp, color: bool) -> comfy_table::Tabl
             "ROUTE SERVER",
             "VPC",
             "SINCE",
+            "ALERT",
         ],
         color,
     );
@@ -393,6 +412,7 @@ fn table(peers: &[PeerStatus], now: Timestamp, color: bool) -> comfy_table::Tabl
             Cell::new(dash(&p.route_server_id)),
             Cell::new(dash(&p.vpc_id)),
             Cell::new(since_text(r.last_changed_at, now)),
+            Cell::new(alert_text(r.open_alert, r.alerting.acked.as_ref())),
         ]);
     }
     t
@@ -478,6 +498,38 @@ mod tests {
             ids(&select(fleet(), &none(), &args).peers),
             ["rsp-c", "rsp-e"]
         );
+    }
+
+    #[test]
+    fn an_acknowledged_alert_shows_who_in_the_table_and_the_json() {
+        let now: Timestamp = "2026-11-25T19:05:00.000Z".parse().unwrap();
+        let mut peers = fleet();
+        peers[2].open_alert = Some(Severity::Critical);
+        peers[2].alerting.acked = Some(Ack {
+            by: "OnCall/alice".into(),
+            reason: Some("on it".into()),
+            at: now,
+        });
+        peers[5].open_alert = Some(Severity::Critical);
+        let doc = select(peers, &none(), &StatusArgs::default());
+        let text = render(&doc, now, false);
+        let row = |id: &str| text.lines().find(|l| l.contains(id)).unwrap().to_string();
+        assert!(
+            row("rsp-c").ends_with("critical, acked by OnCall/alice"),
+            "{text}"
+        );
+        assert!(row("rsp-f").ends_with("critical"), "{text}");
+        assert!(row("rsp-a").ends_with('-'), "{text}");
+        assert!(text.lines().next().unwrap().ends_with("ALERT"), "{text}");
+        let json = serde_json::to_value(&doc).unwrap();
+        let c = &json["peers"][1];
+        assert_eq!(c["routeServerPeerId"], "rsp-c");
+        assert_eq!(c["openAlert"], "critical");
+        assert_eq!(
+            c["acked"],
+            serde_json::json!({"by": "OnCall/alice", "reason": "on it", "at": "2026-11-25T19:05:00.000Z"})
+        );
+        assert!(json["peers"][0].get("acked").is_none());
     }
 
     #[test]

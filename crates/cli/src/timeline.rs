@@ -724,6 +724,7 @@ mod tests {
             previous_observed_at: None,
             previous_duration_seconds: None,
             version: 2,
+            ack: None,
         }
     }
 

@@ -397,7 +397,7 @@ pub(crate) struct Prior<'a> {
 }
 
 impl<'a> Prior<'a> {
-    fn of_peer(r: &'a PeerRecord) -> Self {
+    pub(crate) fn of_peer(r: &'a PeerRecord) -> Self {
         Prior {
             health: r.health,
             open_alert: r.open_alert,
@@ -427,11 +427,14 @@ impl Books {
     pub fn after(prev: Option<&Prior>, kind: TransitionKind, observed_at: Timestamp) -> Books {
         let rule_only = matches!(
             kind,
-            TransitionKind::Reminder | TransitionKind::Settled | TransitionKind::Unmuted
+            TransitionKind::Reminder
+                | TransitionKind::Settled
+                | TransitionKind::Unmuted
+                | TransitionKind::Acknowledged
         );
         Books {
             first_seen_at: prev.map_or(observed_at, |p| p.first_seen_at),
-            // The fields did not change for a reminder, a settling or a mute's end.
+            // The fields did not change for a reminder, a settling, a mute's end or an ack.
             last_changed_at: match prev {
                 Some(p) if rule_only => p.last_changed_at,
                 _ => observed_at,
@@ -455,7 +458,7 @@ pub(crate) struct Owed {
 }
 
 /// At most one of (in this order) the flapping subject settling, the alert a mute held back
-/// once the mute has ended, and a reminder of an alert still open.
+/// once the mute has ended, and a reminder of an alert still open that nobody acknowledged.
 pub(crate) fn owed(
     prior: &Prior,
     observed_at: Timestamp,
@@ -498,6 +501,7 @@ pub(crate) fn owed(
     };
     if rules.remind_every_secs > 0
         && !muted
+        && a.acked.is_none()
         && unwell
         && matches!(
             prior.open_alert,
@@ -616,7 +620,7 @@ impl Build<'_> {
         };
         for c in &self.changes {
             let window = match (self.source, self.prev) {
-                (Source::Log, _) => ChangeWindow::exact(self.observed_at),
+                (Source::Log | Source::Operator, _) => ChangeWindow::exact(self.observed_at),
                 // The poll only knows it happened since the field's last change.
                 (Source::Poll, Some(prev)) if self.kind != TransitionKind::Discovered => {
                     ChangeWindow {
@@ -761,8 +765,10 @@ pub(crate) fn apply_rules(prev: Option<&Prior>, p: Proposed, rules: &Rules) -> R
         _ => open_before,
     };
     if notify && alert && p.kind != TransitionKind::Reminder && !news {
+        // A new alert (an escalation too): nobody has acknowledged this one yet.
         alerting.alerted_at = Some(p.observed_at);
         alerting.reminders_sent = 0;
+        alerting.acked = None;
     }
     if p.kind == TransitionKind::Reminder {
         // Count the intervals passed, so a poller that was away sends one, not a burst.
@@ -773,8 +779,10 @@ pub(crate) fn apply_rules(prev: Option<&Prior>, p: Proposed, rules: &Rules) -> R
         alerting.reminders_sent = u32::try_from(since / every).unwrap_or(u32::MAX);
     }
     if open_alert.is_none() {
+        // The acknowledgement ends with the alert it acknowledged.
         alerting.alerted_at = None;
         alerting.reminders_sent = 0;
+        alerting.acked = None;
     }
     if p.health_to == Health::Healthy || !p.present {
         alerting.muted_alert = None;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::model::{FieldChange, Timestamp};
+use crate::model::{Ack, FieldChange, Timestamp};
 
 /// Whose history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub struct HistoryRow {
     pub route_server_peer_id: String,
     pub observed_at: Timestamp,
     pub route_server_id: String,
-    /// `discovered`, `changed` or `vanished`.
+    /// `discovered`, `changed`, `vanished`, or what the alert rules and operators add
+    /// (`reminder`, `settled`, `unmuted`, `acknowledged`).
     pub kind: String,
     /// `poll` or `log`: which path recorded it (absent in items written before there were
     /// two).
@@ -58,6 +59,9 @@ pub struct HistoryRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_duration_seconds: Option<i64>,
     pub version: u64,
+    /// An acknowledgement's who and why (`AckedBy`, `AckReason`; `at` is its `ObservedAt`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack: Option<Ack>,
 }
 
 /// Where a listing stopped: the last row of a page. The next page starts after it. Written

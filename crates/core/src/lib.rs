@@ -5,6 +5,7 @@
 //! - [`model`]: peers, records, transitions, and their enums;
 //! - [`ids`]: the parsed AWS ids a user can name (route server, endpoint, peer);
 //! - [`detect`]: health, severity, events and the alert rules (flapping, reminders, mutes);
+//! - [`ack`]: an operator acknowledging an open alert (its reminders stop);
 //! - [`fabric`]: beyond sessions: endpoints, route servers, routes and what each peer
 //!   advertises, and their detection;
 //! - [`mute`]: maintenance mutes and their targets;
@@ -18,6 +19,7 @@
 //! - [`report`]: availability, outages and time to recover over a window;
 //! - [`duration`]: spans of time as people read them.
 
+pub mod ack;
 pub mod detect;
 pub mod doctor;
 pub mod duration;

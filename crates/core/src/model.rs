@@ -175,6 +175,20 @@ pub struct AlertState {
     /// An alert a mute held back; sent once when the mute ends if the peer is still unwell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted_alert: Option<Severity>,
+    /// Someone is on the open alert (`peerwatch ack`): no reminders until it ends, and a new
+    /// alert (after a recovery, or an escalation) is not acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked: Option<Ack>,
+}
+
+/// Who acknowledged an open alert, when, and why (`AckedBy`, `AckedAt`, `AckReason`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ack {
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: Timestamp,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -316,6 +330,8 @@ string_enum!(
         Reminder => "reminder",
         Settled => "settled",
         Unmuted => "unmuted",
+        // An operator acknowledged the open alert (crate::ack).
+        Acknowledged => "acknowledged",
     }
 );
 
@@ -368,14 +384,19 @@ string_enum!(
         PeerRoutesFlapping => "peer.routes-flapping",
         // Between polls (crate::peer_logs): what a peer's route records said, never alerted.
         PeerRoutesLogged => "peer.routes-logged",
+        // Any subject's open alert, acknowledged by an operator (crate::ack).
+        AlertAcknowledged => "alert.acknowledged",
     }
 );
 
 string_enum!(
-    /// Which path saw a change first: the poll's listing, or the route server's peer logs.
+    /// Which path saw a change first: the poll's listing, or the route server's peer logs; or
+    /// an operator, for what is no change of the subject (an acknowledgement).
     Source {
         Poll => "poll",
         Log => "log",
+        // `peerwatch ack`: an operator's word, not something EC2 showed.
+        Operator => "operator",
     }
 );
 

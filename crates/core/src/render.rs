@@ -23,12 +23,14 @@ use serde::Serialize;
 
 use crate::duration::humanise;
 use crate::model::{
-    Event, FieldChange, Health, PeerRecord, Severity, Timestamp, Transition, TransitionKind,
+    Ack, Event, FieldChange, Health, PeerRecord, Severity, Timestamp, Transition, TransitionKind,
 };
 use crate::storm::{GroupKind, group_id};
 
 mod fabric;
-pub use fabric::{fabric_event_json, render_fabric, render_fabric_group};
+pub use fabric::{
+    fabric_event_json, render_fabric, render_fabric_group, thread_id as fabric_thread_id,
+};
 
 /// The longest subject [`render`] produces. The contract allows 100; the SNS API reference says
 /// "less than 100 characters", so one less satisfies both readings.
@@ -145,8 +147,33 @@ fn subject_phrase(tr: &Transition) -> String {
         }
         (TransitionKind::Settled, _) => format!("settled, {}", tr.health_to),
         (TransitionKind::Unmuted, e) => format!("{} (mute ended)", event_phrase(e)),
+        (TransitionKind::Acknowledged, _) => ack_phrase(tr.record.alerting.acked.as_ref()),
         (_, e) => event_phrase(e).to_string(),
     }
+}
+
+/// `acknowledged by OnCall/alice: on it`: the note's words, for every subject.
+pub(crate) fn ack_phrase(ack: Option<&Ack>) -> String {
+    match ack {
+        Some(Ack {
+            by,
+            reason: Some(reason),
+            ..
+        }) => format!("acknowledged by {by}: {}", reason.replace('\n', " ")),
+        Some(a) => format!("acknowledged by {}", a.by),
+        None => "acknowledged".to_string(),
+    }
+}
+
+/// What an acknowledgement note says it does, for every subject.
+pub(crate) fn ack_line(open_alert: Option<Severity>, ack: Option<&Ack>) -> String {
+    let alert = open_alert.map_or("open", |s| s.as_str());
+    let at = ack.map_or(String::new(), |a| format!(" at {}", a.at));
+    format!(
+        "The {alert} alert is {}{at}: its reminders stop until it ends. Its recovery is \
+         still sent; a new alert after it is not acknowledged.",
+        ack_phrase(ack)
+    )
 }
 
 pub(crate) fn event_phrase(event: Event) -> &'static str {
@@ -191,6 +218,7 @@ pub(crate) fn event_phrase(event: Event) -> &'static str {
         Event::PeerRoutesChanged => "advertises other routes",
         Event::PeerRoutesVanished => "advertisement gone",
         Event::PeerRoutesLogged => "advertised, updated or withdrew routes",
+        Event::AlertAcknowledged => "acknowledged",
     }
 }
 
@@ -614,6 +642,11 @@ fn headline(tr: &Transition) -> String {
             "many peers of {} changed at once",
             tr.record.peer.route_server_id
         ),
+        Event::AlertAcknowledged => format!(
+            "the {} alert on {id} is {}",
+            tr.record.open_alert.map_or("open", |s| s.as_str()),
+            ack_phrase(tr.record.alerting.acked.as_ref())
+        ),
         // Not a peer's event (render::fabric).
         e => format!("{id} {}", event_phrase(e)),
     }
@@ -693,6 +726,7 @@ fn rule_line(tr: &Transition) -> Option<String> {
              while it was muted.",
             tr.health_to
         ),
+        (TransitionKind::Acknowledged, _) => ack_line(tr.record.open_alert, a.acked.as_ref()),
         _ => return None,
     })
 }

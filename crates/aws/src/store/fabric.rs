@@ -12,9 +12,11 @@ use peerwatch_core::fabric::{
     ROUTE_KEY, RouteServerSnapshot, RouteSnapshot, RouteTableInstall, Subject,
 };
 
-use super::{Head, Outbox, Store, Tracking, WriteOutcome, put_outbox, put_tracking, tracking_from};
+use super::{
+    Head, Outbox, Store, Tracking, WriteOutcome, put_ack, put_outbox, put_tracking, tracking_from,
+};
 use crate::dynamo::{Item, StoreError, n as n_value, num, s, string_map, strings_of};
-use peerwatch_core::model::Source;
+use peerwatch_core::model::{Source, TransitionKind};
 
 impl Store {
     /// Records one fabric transition, exactly as [`Store::write_transition`] records a peer's.
@@ -47,7 +49,11 @@ impl Store {
                 route_server_id: subject.route_server_id(),
                 kind: t.kind,
                 observed_at: t.observed_at,
-                source: Source::Poll,
+                // Only an operator records what the poll did not see.
+                source: match t.kind {
+                    TransitionKind::Acknowledged => Source::Operator,
+                    _ => Source::Poll,
+                },
                 changes: &t.changes,
                 previous_observed_at: t.previous_observed_at,
                 previous_duration_seconds: t.previous_duration_seconds,
@@ -81,6 +87,7 @@ impl Store {
         list(&mut item, "Prefixes", &d.prefixes);
         // The peers it concerns: `history --peer` finds it through `ByRouteServer` with a filter.
         list(&mut item, "PeerIds", &t.peers());
+        put_ack(&mut item, t.kind, &t.record.alerting);
         put_outbox(&mut item, outbox);
         item.0
     }
@@ -294,6 +301,11 @@ mod tests {
             open_alert: Some(Severity::Warning),
             alerting: AlertState {
                 alerted_at: Some("2026-11-25T19:06:00.456Z".parse().unwrap()),
+                acked: Some(peerwatch_core::model::Ack {
+                    by: "OnCall/alice".into(),
+                    reason: None,
+                    at: "2026-11-25T19:07:00.000Z".parse().unwrap(),
+                }),
                 ..Default::default()
             },
         }

@@ -563,7 +563,7 @@ fn follow_up(
 }
 
 /// The event JSON's top-level fields for this change.
-fn detail(prev: Option<&Subject>, now: &Subject, event: Event) -> Detail {
+pub(crate) fn detail(prev: Option<&Subject>, now: &Subject, event: Event) -> Detail {
     let mut d = Detail::default();
     match now {
         Subject::Endpoint(e) => {
@@ -646,7 +646,7 @@ pub fn muted(rules: &Rules, subject: &Subject, now: Timestamp) -> bool {
     )
 }
 
-fn prior(r: &FabricRecord) -> Prior<'_> {
+pub(crate) fn prior(r: &FabricRecord) -> Prior<'_> {
     Prior {
         health: r.health,
         open_alert: r.open_alert,

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::{
     ChatContent, ChatMetadata, ChatNotification, EVENT_SCHEMA_VERSION, Envelope,
-    MAX_GROUP_CHAT_LISTED, MAX_GROUP_LISTED, MAX_GROUP_MESSAGE_BYTES, Notification, code,
-    event_phrase, sanitise_subject, severity_icon, severity_label, to_json,
+    MAX_GROUP_CHAT_LISTED, MAX_GROUP_LISTED, MAX_GROUP_MESSAGE_BYTES, Notification, ack_line,
+    ack_phrase, code, event_phrase, sanitise_subject, severity_icon, severity_label, to_json,
 };
 use crate::duration::humanise;
 use crate::fabric::{Detail, FabricRecord, FabricTransition, NextHop, Subject};
@@ -157,7 +157,7 @@ fn attributes(t: &FabricTransition) -> Vec<(String, String)> {
 }
 
 /// The chat thread: one per endpoint, per (route server, prefix), per route server, per peer.
-fn thread_id(t: &FabricTransition) -> String {
+pub fn thread_id(t: &FabricTransition) -> String {
     match &t.record.subject {
         Subject::Endpoint(e) => e.route_server_endpoint_id.clone(),
         Subject::RouteServer(r) => r.route_server_id.clone(),
@@ -195,6 +195,7 @@ fn summary(t: &FabricTransition) -> String {
         ),
         (TransitionKind::Settled, _) => format!("settled, {}", t.health_to),
         (TransitionKind::Unmuted, e) => format!("{} (mute ended)", event_phrase(e)),
+        (TransitionKind::Acknowledged, _) => ack_phrase(t.record.alerting.acked.as_ref()),
         // Next hops, not peer ids: the subject keeps to 99 characters, and the body names both.
         (_, Event::RouteFailover) => format!(
             "failed over {} -> {}",
@@ -277,6 +278,12 @@ fn detail_lines(t: &FabricTransition, markdown: bool) -> Vec<String> {
         c(s.route_server_id()),
         c(s.vpc_id())
     )];
+    if t.kind == TransitionKind::Acknowledged {
+        lines.push(ack_line(
+            t.record.open_alert,
+            t.record.alerting.acked.as_ref(),
+        ));
+    }
     if let Some(p) = &d.prefix {
         lines.push(format!("Prefix {}", c(p)));
     }

@@ -59,6 +59,7 @@ fn row(id: &str, rs: &str, at: i64, kind: &str, from: Option<&str>, to: &str) ->
         previous_observed_at: None,
         previous_duration_seconds: None,
         version: 1,
+        ack: None,
     }
 }
 
