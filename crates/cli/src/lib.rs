@@ -69,7 +69,7 @@ pub struct Global {
     /// PeerTransitions table [env: PEER_TRANSITIONS_TABLE]
     #[arg(long, global = true)]
     pub transitions_table: Option<String>,
-    /// SNS topic for alerts (poll only) [env: ALERT_TOPIC_ARN]
+    /// SNS topic for alerts (poll, and ack's note) [env: ALERT_TOPIC_ARN]
     #[arg(long, global = true)]
     pub topic_arn: Option<String>,
     /// AWS region (else the SDK's usual sources: AWS_REGION, the profile)
