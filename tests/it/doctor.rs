@@ -519,3 +519,152 @@ async fn without_the_stack_the_settings_are_checked() {
     );
     assert!(text.contains("PEER_STATE_TABLE not set"), "{text}");
 }
+
+/// Every `client.operation()` in `source` for the clients named in `clients` (variable name to
+/// IAM prefix), as IAM actions: `cfn.describe_stacks()` is `cloudformation:DescribeStacks`.
+fn called_actions(source: &str, clients: &[(&str, &str)]) -> std::collections::BTreeSet<String> {
+    // One space for each run of whitespace, none around a `.`: a chain split over lines reads
+    // as one, and `match sns.op()` keeps its word boundary.
+    let flat = source
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" .", ".")
+        .replace(". ", ".");
+    let mut out = std::collections::BTreeSet::new();
+    for (var, prefix) in clients {
+        let needle = format!("{var}.");
+        let mut rest = flat.as_str();
+        while let Some(i) = rest.find(&needle) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + needle.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                continue;
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let call = &rest[name.len()..];
+            // An SDK call is sent: `ddb.clone()` is not one.
+            let statement = call.split(';').next().unwrap_or_default();
+            if name.is_empty() || !call.starts_with("()") || !statement.contains(".send()") {
+                continue;
+            }
+            let pascal: String = name
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            out.insert(format!("{prefix}:{pascal}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn operator_policy_is_valid_and_covers_doctor_ack_and_watch() {
+    let root = peerwatch_testkit::emulators::project_root();
+    let doc = std::fs::read_to_string(root.join("docs/operator-policy.md")).unwrap();
+    let block = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("a ```json block in docs/operator-policy.md");
+    let policy: Value = serde_json::from_str(block).expect("the policy is valid JSON");
+    let statements = policy["Statement"].as_array().expect("Statement is a list");
+    let mut granted = std::collections::BTreeSet::new();
+    for st in statements {
+        assert_eq!(st["Effect"], "Allow", "{st}");
+        assert!(
+            st.get("NotAction").is_none(),
+            "NotAction grants more than it names: {st}"
+        );
+        let actions = match &st["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
+            other => panic!("Action is neither a string nor a list: {other}"),
+        };
+        for a in actions {
+            assert!(
+                !a.contains('*') && !a.contains('?'),
+                "wildcard action {a} in {st}"
+            );
+            assert_eq!(a.split(':').count(), 2, "{a} is service:Action");
+            granted.insert(a);
+        }
+    }
+
+    // doctor: every operation its source calls on a client, and what it calls through the
+    // store (the outbox's Query, the peers' Scan) and peer logging (the two listings).
+    let doctor_source =
+        std::fs::read_to_string(root.join("crates/cli/src/doctor/gather.rs")).unwrap();
+    let mut needed = called_actions(
+        &doctor_source,
+        &[
+            ("cfn", "cloudformation"),
+            ("ddb", "dynamodb"),
+            ("scheduler", "scheduler"),
+            ("logs", "logs"),
+            ("sns", "sns"),
+            ("cloudwatch", "cloudwatch"),
+        ],
+    );
+    for a in [
+        "cloudformation:DescribeStacks",
+        "cloudformation:DescribeStackResources",
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeTimeToLive",
+        "dynamodb:DescribeContinuousBackups",
+        "scheduler:GetSchedule",
+        "logs:FilterLogEvents",
+        "sns:ListSubscriptionsByTopic",
+        "sns:GetSubscriptionAttributes",
+        "cloudwatch:GetMetricStatistics",
+    ] {
+        assert!(needed.contains(a), "the source scan misses {a}: {needed:?}");
+    }
+    needed.extend(
+        [
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "logs:DescribeDeliverySources",
+            "logs:DescribeDeliveries",
+        ]
+        .map(String::from),
+    );
+    // ack: the record read back, its newest history item, the transaction (a Put per table),
+    // the outbox's claim and mark, and the publish to the encrypted topic; watch: the ByDay
+    // index. GetCallerIdentity needs no permission.
+    needed.extend(
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "sns:Publish",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+        ]
+        .map(String::from),
+    );
+    let missing: Vec<&String> = needed.difference(&granted).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/operator-policy.md does not grant {missing:?}"
+    );
+
+    // The scan finds calls however rustfmt splits them, and only on the named clients.
+    let probe = "let x = cfn\n    .describe_stacks()\n    .send();\nself.ddb.scan().send();\n\
+                 mycfn.delete_stack().send();\nStore::new(ddb.clone(), t);";
+    assert_eq!(
+        called_actions(probe, &[("cfn", "cloudformation"), ("ddb", "dynamodb")]),
+        ["cloudformation:DescribeStacks".to_string()].into()
+    );
+}
