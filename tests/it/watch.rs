@@ -2,7 +2,10 @@
 //! read back with `capture-pane`, stopped with `send-keys C-c`), the fleet changing in the
 //! simulator and poll cycles recording it. Across UTC midnight, the watch's clock is moved
 //! from outside by libfaketime (the wall clock only: tokio's sleeps stay on the real
-//! monotonic clock) and the cycles' by a `ManualClock` kept level with it.
+//! monotonic clock) and the cycles' by a `ManualClock` kept level with it. The library is
+//! preloaded into the binary itself rather than through the `faketime` command, which waits
+//! for its child and is killed by Ctrl-C itself: the pane would show its status, not the
+//! binary's.
 //!
 //! With CI=true a missing tmux or libfaketime fails the test; elsewhere it is skipped, saying
 //! so.
@@ -26,11 +29,13 @@ use crate::helpers::{ManualClock, Stack, s, user_command};
 static PEERWATCH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
 
-/// The watches' interval in these tests.
-const INTERVAL: Duration = Duration::from_secs(2);
+/// `--interval`'s default, which the fleet's and the peer's watch run with.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// The interval across midnight, so that the wait for midnight stays short.
+const MIDNIGHT_INTERVAL: Duration = Duration::from_secs(2);
 /// What a poll of the watch itself may take on top of the interval (a few Querys to moto),
 /// and the pane's reading every 100 ms.
-const SLACK: Duration = Duration::from_millis(1500);
+const SLACK: Duration = Duration::from_millis(2500);
 
 /// Whether a tool the test needs is here; with CI=true its absence fails the test.
 fn needed(what: &str, found: bool) -> bool {
@@ -231,13 +236,8 @@ async fn watch_shows_each_change_within_one_interval_once_and_ctrl_c_exits_0() {
         "peers and their routing subjects: {start:?}"
     );
 
-    let interval = ["--interval", "2s"];
-    let fleet = Pane::start(&stack, &[&["watch"][..], &interval].concat(), &[]);
-    let peer = Pane::start(
-        &stack,
-        &[&["watch", "--peer", &ids[0]][..], &interval].concat(),
-        &[],
-    );
+    let fleet = Pane::start(&stack, &["watch"], &[]);
+    let peer = Pane::start(&stack, &["watch", "--peer", &ids[0]], &[]);
     // What was recorded before it started (within --since 10m) comes first, every subject.
     let all: Vec<HistoryRow> = start.values().cloned().collect();
     shows(
@@ -276,7 +276,7 @@ async fn watch_shows_each_change_within_one_interval_once_and_ctrl_c_exits_0() {
         if !event.is_empty() {
             assert_eq!(mine[0].event.as_deref(), Some(event), "{:?}", mine[0]);
         }
-        let by = started + cycle + INTERVAL + SLACK;
+        let by = started + cycle + DEFAULT_INTERVAL + SLACK;
         shows(&fleet, &new, by, &format!("{patch} in the fleet's watch"));
         shows(&peer, &mine, by, &format!("{patch} in the peer's watch"));
         // Told apart by a reader's eye too, not only by the formatter.
@@ -290,7 +290,7 @@ async fn watch_shows_each_change_within_one_interval_once_and_ctrl_c_exits_0() {
     }
 
     // Two more polls: the overlap reads them again, and nothing shows twice.
-    std::thread::sleep(INTERVAL * 2);
+    std::thread::sleep(DEFAULT_INTERVAL * 2);
     let text = fleet.text();
     for row in seen.values() {
         assert_eq!(Pane::count(&text, &line(row, false)), 1, "{row:?}\n{text}");
@@ -392,7 +392,12 @@ async fn watch_carries_on_across_utc_midnight_on_a_scripted_clock() {
             new.iter().any(|r| r.route_server_peer_id == ids[0]),
             "{what}: {new:?}"
         );
-        shows(&pane, &new, started + cycle + INTERVAL + SLACK, what);
+        shows(
+            &pane,
+            &new,
+            started + cycle + MIDNIGHT_INTERVAL + SLACK,
+            what,
+        );
     }
     let days: std::collections::BTreeSet<String> =
         seen.values().map(|r| r.observed_at.day()).collect();
@@ -594,4 +599,116 @@ fn a_shell_word_survives_quotes() {
         .output()
         .expect("bash");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b $HOME c");
+}
+
+/// A TCP relay to moto that can be cut: while cut, it drops every connection, open or new.
+struct Relay {
+    endpoint: String,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn to(target: &str) -> Relay {
+        let target = target
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (cut, cut_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = cut_rx.clone();
+                if *cut.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Relay { endpoint, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_poll_is_one_line_on_stderr_and_the_watch_carries_on() {
+    let stack = Stack::new().await;
+    let ids = stack.sim.fleet(1, 1);
+    stack.cycle().await;
+    let relay = Relay::to(crate::helpers::moto().endpoint()).await;
+    let mut child = user_command(PEERWATCH.as_str(), Some(&stack))
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &relay.endpoint)
+        .args(["watch", "--output", "json", "--interval", "1s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("peerwatch starts");
+    let out = lines_of(child.stdout.take().unwrap());
+    let err = lines_of(child.stderr.take().unwrap());
+    let first = recorded(&stack).await;
+    for _ in 0..first.len() {
+        out.recv_timeout(Duration::from_secs(10))
+            .expect("the recorded rows");
+    }
+    assert!(
+        err.recv_timeout(Duration::from_secs(5))
+            .is_ok_and(|l| l.contains("watching the fleet")),
+        "the banner"
+    );
+
+    relay.set_cut(true);
+    let failed = err
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a failed poll is reported");
+    assert!(
+        failed.starts_with("peerwatch: poll failed, trying again in 2s: ")
+            && failed.contains(&format!(
+                "Query on table {}",
+                stack.config.peer_transitions_table
+            )),
+        "{failed}"
+    );
+    // Changed while it cannot read: shown once it can again.
+    stack.sim.set_peer(&ids[0], json!({"bgpStatus": "down"}));
+    stack.cycle().await;
+    let change = new_rows(&first, &recorded(&stack).await);
+    assert_eq!(change.len(), 1, "{change:?}");
+    let next = err
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a second failure");
+    assert!(next.contains("trying again in 4s"), "backing off: {next}");
+    relay.set_cut(false);
+    let shown = out
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the change, once DynamoDB answers again");
+    let v: Value = serde_json::from_str(&shown).expect("a JSON line");
+    assert_eq!(v, serde_json::to_value(&change[0]).unwrap());
+
+    signal(&child, libc::SIGTERM);
+    let (status, _) = exited(&mut child, Duration::from_secs(3));
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = out.try_iter().collect();
+    assert!(rest.is_empty(), "nothing twice: {rest:?}");
+    // One line per failed poll, each on one line.
+    let failures: Vec<String> = err.try_iter().collect();
+    assert!(
+        failures
+            .iter()
+            .all(|l| l.starts_with("peerwatch: poll failed")),
+        "{failures:?}"
+    );
 }
