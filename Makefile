@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: test demo venv lint build release bench sim clean-venv infra-lint sam-build
+.PHONY: test demo venv lint build release bench sim clean-venv infra-lint sam-build terminal-tools
 
 ## venv: project-local Python tools (moto server, boto3, pytest), pinned in requirements-test.txt
 venv: $(VENV)/.installed
@@ -26,6 +26,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 export SAM_CLI_TELEMETRY := 0
 
+## terminal-tools: tmux and libfaketime (Debian's faketime) for the tests that drive
+##   `peerwatch watch` as a user would; installed only where they are missing and we are root
+terminal-tools:
+	@if ! command -v tmux >/dev/null || ! ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq tmux faketime; \
+		else echo "tmux or faketime is missing: the watch tests will say so"; fi; \
+	fi
+
 ## build: every binary of the workspace (debug): poller, peerwatch, route-server-sim and the tools.
 ##   The workspace's default member is the Lambda alone (Cargo.toml says why), hence --workspace.
 build:
@@ -33,7 +42,7 @@ build:
 
 ## test: the whole suite, emulators included (what .ci/run calls): every crate's unit tests,
 ##   the integration binary tests/it (it runs the binaries `build` made), then the boto3 checks
-test: venv build
+test: venv terminal-tools build
 	$(CARGO) test --workspace
 	ROUTE_SERVER_SIM_BIN=target/debug/route-server-sim $(PY) -m pytest -q tests/python
 

@@ -30,12 +30,11 @@ const POLLER_PEER_LOGS_POLICY: &str = "peerwatch-poller-peer-logs";
 const POLLER_ONLY_SETTINGS: [&str; 2] = ["PEER_LOGS", "PEER_LOGS_DESTINATION_ARN"];
 /// Resource types moto's CloudFormation does not model (they are skipped and reported);
 /// a `AWS::Lambda::Permission` it files in the function's policy, under no resource id.
-const MOTO_LACKS: [&str; 5] = [
+const MOTO_LACKS: [&str; 4] = [
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Lambda::Permission",
     "AWS::SNS::TopicPolicy",
-    "AWS::Scheduler::Schedule",
 ];
 
 /// Runs `scripts/cfn_stack.py` with the project's Python (it needs the SAM translator).
