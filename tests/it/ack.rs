@@ -139,6 +139,43 @@ async fn an_acknowledged_alert_reminds_no_more_until_it_ends_and_the_next_one_re
         })
         .expect("the other one is told who was first");
     assert_eq!(loser, winner);
+    // Both wrote, from the same Version: the loser's write failed its condition, and it read
+    // the record again (join! sends both reads before either answer comes back).
+    let calls = stack.recorder.calls();
+    let count = |op: &str| calls.iter().filter(|c| c.operation == op).count();
+    assert_eq!(
+        (
+            count("GetItem"),
+            count("TransactWriteItems"),
+            count("Publish")
+        ),
+        (3, 2, 1),
+        "{:?}",
+        stack.recorder.operations()
+    );
+    // What an operator's policy must allow for it (docs/operating.md, "Acknowledging an alert").
+    let mut iam: Vec<(String, String)> = calls.iter().flat_map(|c| c.iam.clone()).collect();
+    iam.sort();
+    iam.dedup();
+    let table = |name: &str| format!("table/{name}");
+    let (state, history) = (
+        &stack.config.peer_state_table,
+        &stack.config.peer_transitions_table,
+    );
+    let topic = stack.config.alert_topic_arn.clone().unwrap();
+    let mut want: Vec<(String, String)> = [
+        ("dynamodb:GetItem", table(state)),
+        ("dynamodb:PutItem", table(state)),
+        ("dynamodb:PutItem", table(history)),
+        ("dynamodb:Query", table(history)),
+        ("dynamodb:UpdateItem", table(history)),
+        ("sns:Publish", topic),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_string(), r))
+    .collect();
+    want.sort();
+    assert_eq!(iam, want);
     // One note, in the alert's thread, saying who and why.
     assert_eq!(
         said(&stack).await,
@@ -508,4 +545,71 @@ async fn the_binary_acknowledges_once_for_two_operators_and_answers_3_when_nothi
         stack.cycle().await;
         assert_eq!(said_of(&said(&stack).await, a), [], "at T0+{minutes} min");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_note_that_cannot_be_published_stays_pending_and_the_next_cycle_sends_it() {
+    let mut stack = Stack::with(reminders()).await;
+    let clock = ManualClock::at("2026-11-20T09:59:00Z");
+    stack.poller.set_clock(clock.clock());
+    let ids = stack.sim.fleet(1, 1);
+    let a = &ids[0];
+    stack.cycle().await;
+    clock.set("2026-11-20T10:00:00Z");
+    stack.sim.set_peer(a, json!({"bgpStatus": "down"}));
+    stack.cycle().await;
+    assert_eq!(said_of(&said(&stack).await, a), [("bgp.down", "critical")]);
+
+    // SNS unreachable for the acknowledging process: recorded, the note left in the outbox.
+    let moto = moto().endpoint().to_string();
+    let cut_off = Stack::poller_with(
+        &stack.sim,
+        &moto,
+        "http://127.0.0.1:9",
+        &stack.recorder,
+        stack.config.clone(),
+    );
+    let target = AckTarget::Peer(a.parse().unwrap());
+    let out = cut_off
+        .acknowledge(
+            &target,
+            ack("OnCall/alice", "2026-11-20T10:30:00Z".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out,
+            AckOutcome::Acknowledged {
+                delivered: false,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(said(&stack).await, []);
+    let pending = stack.poller.store().pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].peer_id, *a);
+    assert_eq!(pending[0].claimed_until_ms, 0, "the claim was given back");
+
+    // The next cycle sends it, and no reminder.
+    clock.set("2026-11-20T11:30:00Z");
+    let summary = stack.cycle().await;
+    assert_eq!(summary.notifications_retried, 1);
+    assert_eq!(
+        said(&stack).await,
+        [(
+            "alert.acknowledged".to_string(),
+            a.to_string(),
+            "info".to_string()
+        )]
+    );
+    let note = stack
+        .history()
+        .await
+        .into_iter()
+        .find(|i| s(i, "Kind") == "acknowledged")
+        .unwrap();
+    assert_eq!(s(&note, "NotificationState"), "sent");
 }
