@@ -158,7 +158,8 @@ async fn doctor_finds_a_sound_stack_sound_and_each_breakage_with_its_remedy() {
 
     // A real cycle on the stack's tables, and the metrics line the Lambda would print.
     let sim = simulator(0);
-    let peers = sim.fleet(1, 2);
+    // Ids of its own: another test's delivery sources of the same peers would conflict.
+    let peers = sim.fleet_seeded(1, 2, 1616);
     let poller = Stack::poller_with(
         &sim,
         moto().endpoint(),

@@ -88,10 +88,21 @@ impl Sim {
     }
 
     pub fn fleet(&self, route_servers: u32, peers_per_route_server: u32) -> Vec<String> {
+        self.fleet_seeded(route_servers, peers_per_route_server, 42)
+    }
+
+    /// A fleet whose ids come from `seed`: for a test whose peers must not share ids with other
+    /// tests' in the shared moto (a delivery source is named after its peer).
+    pub fn fleet_seeded(
+        &self,
+        route_servers: u32,
+        peers_per_route_server: u32,
+        seed: u64,
+    ) -> Vec<String> {
         let (status, body) = self.control(
             "POST",
             "/_sim/fleet",
-            Some(&json!({"routeServers": route_servers, "peersPerRouteServer": peers_per_route_server, "seed": 42}).to_string()),
+            Some(&json!({"routeServers": route_servers, "peersPerRouteServer": peers_per_route_server, "seed": seed}).to_string()),
         );
         assert_eq!(status, 200, "{body}");
         serde_json::from_value(body["routeServerPeerIds"].clone()).expect("peer ids")
