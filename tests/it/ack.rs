@@ -9,7 +9,7 @@ use peerwatch_aws::ack::{AckOutcome, AckTarget};
 use peerwatch_core::model::{Ack, Timestamp};
 use serde_json::{Value, json};
 
-use crate::helpers::{ManualClock, Stack, moto, s, user_command};
+use crate::helpers::{ManualClock, Stack, chat_of, moto, s, user_command};
 
 static PEERWATCH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
@@ -57,7 +57,7 @@ fn chats(stack: &Stack) -> Vec<(String, String, String)> {
         .filter_map(|c| c.published)
         .map(|(_, doc)| {
             let doc: Value = serde_json::from_str(&doc).unwrap();
-            let chat: Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+            let chat = chat_of(&doc);
             (
                 chat["metadata"]["eventType"].as_str().unwrap().to_string(),
                 chat["metadata"]["threadId"].as_str().unwrap().to_string(),

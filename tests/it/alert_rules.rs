@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use peerwatch_core::model::Timestamp;
 use serde_json::{Value, json};
 
-use crate::helpers::{ManualClock, Stack, moto, s, sdk_config, user_command};
+use crate::helpers::{ManualClock, Stack, chat_of, moto, s, sdk_config, user_command};
 
 static MUTE_PEERWATCH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::helpers::workspace_bin("peerwatch"));
@@ -134,7 +134,7 @@ fn mute_published(stack: &Stack) -> Vec<(String, String, String)> {
         .filter_map(|c| c.published)
         .map(|(subject, doc)| {
             let doc: Value = serde_json::from_str(&doc).expect("MessageStructure JSON");
-            let chat: Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+            let chat = chat_of(&doc);
             (
                 subject,
                 doc["default"].as_str().unwrap().to_string(),

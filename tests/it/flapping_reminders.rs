@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ManualClock, Stack, s};
+use crate::helpers::{ManualClock, Stack, chat_of, s};
 
 /// One delivery as the SQS subscriber got it, read field by field against the simulator's
 /// peer: answers (subject, event JSON).
@@ -46,7 +46,7 @@ fn chat_threads(stack: &Stack) -> Vec<(String, String)> {
         .filter_map(|c| c.published)
         .map(|(_, doc)| {
             let doc: Value = serde_json::from_str(&doc).unwrap();
-            let chat: Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+            let chat = chat_of(&doc);
             (
                 chat["metadata"]["eventType"].as_str().unwrap().to_string(),
                 chat["metadata"]["threadId"].as_str().unwrap().to_string(),

@@ -388,6 +388,13 @@ pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Valu
     out
 }
 
+/// The Amazon Q Developer document (the `https` protocol's message) of a published
+/// `MessageStructure=json` message.
+pub fn chat_of(message: &Value) -> Value {
+    serde_json::from_str(message["https"].as_str().expect("an https message"))
+        .expect("the chat document is JSON")
+}
+
 /// A string attribute of an item, or "" when absent.
 pub fn s(item: &HashMap<String, AttributeValue>, key: &str) -> String {
     item.get(key)

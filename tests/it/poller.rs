@@ -6,7 +6,7 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 use peerwatch_aws::cycle::{CycleError, RunOptions};
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, ec2_client, moto, s};
+use crate::helpers::{Stack, chat_of, ec2_client, moto, s};
 
 fn ops(stack: &Stack) -> Vec<String> {
     let mut ops = stack.recorder.operations();
@@ -358,7 +358,7 @@ async fn scenario_fleet_of_50_records_alerts_and_recovers_exactly_once() {
     assert_eq!(seen, want);
     let recoveries = published(&stack);
     let thread_of = |doc: &Value| -> String {
-        let chat: Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+        let chat = chat_of(doc);
         chat["metadata"]["threadId"].as_str().unwrap().to_string()
     };
     let alert_threads: HashSet<String> = alerts.iter().map(|(_, d)| thread_of(d)).collect();

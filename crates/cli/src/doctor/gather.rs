@@ -253,10 +253,10 @@ pub async fn checks(
                 out.extend(judge::judge_ttl(expected, &found));
                 found_tables.push((expected.role.clone(), found));
             }
-            Err(e) if e.starts_with("ResourceNotFoundException") => {
+            Err(TableError::Missing) => {
                 out.push(judge::missing_table(&expected.role, name, setting))
             }
-            Err(e) => out.push(Check::fail(
+            Err(TableError::Unreadable(e)) => out.push(Check::fail(
                 "table",
                 format!("{} {name}: cannot be read: {e}", expected.role),
                 "the caller needs dynamodb:DescribeTable, DescribeTimeToLive and \
@@ -413,7 +413,13 @@ fn settings_check(facts: &StackFacts, c: &peerwatch_aws::config::Config) -> Opti
     ))
 }
 
-async fn read_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<FoundTable, String> {
+/// Why a table could not be read: it is not there, or a call failed (as AWS worded it).
+enum TableError {
+    Missing,
+    Unreadable(String),
+}
+
+async fn read_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<FoundTable, TableError> {
     let key_type = |k: &aws_sdk_dynamodb::types::KeyType| match k {
         aws_sdk_dynamodb::types::KeyType::Range => KeyType::Range,
         _ => KeyType::Hash,
@@ -428,9 +434,17 @@ async fn read_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<FoundT
         .table_name(name)
         .send()
         .await
-        .map_err(|e| why(&e))?;
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception())
+            {
+                TableError::Missing
+            } else {
+                TableError::Unreadable(why(&e))
+            }
+        })?;
     let Some(t) = described.table() else {
-        return Err("ResourceNotFoundException: DescribeTable answered no table".into());
+        return Err(TableError::Missing);
     };
     let mut found = FoundTable {
         name: name.to_string(),
@@ -469,7 +483,7 @@ async fn read_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<FoundT
         .table_name(name)
         .send()
         .await
-        .map_err(|e| why(&e))?;
+        .map_err(|e| TableError::Unreadable(why(&e)))?;
     if let Some(d) = ttl.time_to_live_description() {
         found.ttl_status = d
             .time_to_live_status()
@@ -482,7 +496,7 @@ async fn read_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<FoundT
         .table_name(name)
         .send()
         .await
-        .map_err(|e| why(&e))?;
+        .map_err(|e| TableError::Unreadable(why(&e)))?;
     found.pitr = backups
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
